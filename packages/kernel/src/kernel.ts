@@ -1,0 +1,849 @@
+import { hostname } from 'node:os';
+import { IkcError } from '@ikc/wire';
+import { nanoid } from 'nanoid';
+import { type Clock, systemClock } from './clock.js';
+import { Context } from './context.js';
+import { Fifo } from './fifo.js';
+import { type Monitor, type MonitorCallback, type MonitorEvent, MonitorHub } from './monitor.js';
+import {
+  type Events,
+  type Handler,
+  RUNNING,
+  STOPPED,
+  STOPPING,
+  Session,
+  type SessionDefinition,
+  type SessionInfo,
+} from './session.js';
+import { isSpec, parseSpec } from './spec.js';
+import { type Alarm, TimerQueue } from './timers.js';
+
+/** Where an event can go: a session object, its id, one of its aliases, or poe://KERNEL/SESSION. */
+export type Target = Session | string;
+
+export interface KernelOptions {
+  /** Human-chosen name, unique in a cloud (default: the host name). */
+  name?: string;
+  /** Source of time for timers (default: the system clock; tests pass a FakeClock). */
+  clock?: Clock;
+  /** Turn the process's SIGINT and SIGTERM into kernel signals while sessions run (default: true). */
+  processSignals?: boolean;
+  /** Told of an error nobody else was: the sender has no `_error` handler and no monitor
+   * watches errors (default: one line on stderr). */
+  onUnhandledError?: (event: MonitorEvent) => void;
+}
+
+/** Signals that stop every session that receives them without handling them. */
+export const TERMINAL_SIGNALS: ReadonlySet<string> = new Set(['TERM', 'INT', 'HUP']);
+
+/** Events the kernel itself sends; they never fall through to `_default`. */
+const KERNEL_EVENTS: ReadonlySet<string> = new Set(['_start', '_stop', '_child', '_parent', '_signal', '_error']);
+
+/** How long one turn of the dispatch loop may run before it lets I/O in. */
+const DISPATCH_SLICE_MS = 10;
+
+interface Pending {
+  target: Session;
+  event: string;
+  args: unknown[];
+  sender: Session;
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function defaultUnhandled(event: MonitorEvent): void {
+  const err = event.error as { code?: string; message?: string } | undefined;
+  process.stderr.write(`ikc kernel ${event.kernel}: unhandled error ${err?.code ?? ''} ${err?.message ?? ''}\n`);
+}
+
+/**
+ * A local kernel: sessions, their events, timers, signals and aliases, with POE's semantics.
+ * It opens no sockets; @ikc/mesh connects kernels.
+ */
+export class Kernel {
+  /** A nanoid, new each time a kernel starts (its incarnation). */
+  readonly id: string;
+  readonly name: string;
+  readonly clock: Clock;
+  /** Stands for the kernel itself: the sender of events posted from outside any session. */
+  readonly root: Session;
+
+  private readonly sessions = new Map<string, Session>();
+  private readonly aliases = new Map<string, Session>();
+  private readonly queue = new Fifo<Pending>();
+  private readonly timers: TimerQueue<Session>;
+  private readonly monitors = new MonitorHub();
+  private readonly processSignals: boolean;
+  private readonly onUnhandledError: (event: MonitorEvent) => void;
+  private counter = 0;
+  private live = 0;
+  private current: Session | null = null;
+  private scheduled = false;
+  private gcList: Session[] = [];
+  private runWaiters: (() => void)[] = [];
+  private idleWaiters: (() => void)[] = [];
+  private signalHandled = false;
+  private stopped = false;
+  private processListener: ((sig: NodeJS.Signals) => void) | undefined;
+
+  constructor(options: KernelOptions = {}) {
+    this.id = nanoid();
+    this.name = options.name ?? hostname();
+    this.clock = options.clock ?? systemClock;
+    this.processSignals = options.processSignals ?? true;
+    this.onUnhandledError = options.onUnhandledError ?? defaultUnhandled;
+    this.timers = new TimerQueue<Session>(this.clock, (alarm) => this.fire(alarm));
+    this.root = new Session(this, `${this.id}.0`, {}, {}, null);
+    this.sessions.set(this.root.id, this.root);
+  }
+
+  // ---- sessions -------------------------------------------------------------------------
+
+  /** Starts a session. Inside a handler, the running session becomes its parent (as in POE). */
+  spawn<H = Record<string, unknown>>(definition: SessionDefinition<H>): Session<H> {
+    const parent = this.current && this.current !== this.root ? this.current : null;
+    return this.spawnChild(definition, parent);
+  }
+
+  /** @internal */
+  spawnChild<H>(definition: SessionDefinition<H>, parent: Session | null): Session<H> {
+    if (this.stopped) throw new IkcError('IKC_ERR_KERNEL_STOPPED', `kernel ${this.name} has stopped`);
+    const events = this.checkDefinition(definition);
+    const aliases = definition.alias === undefined ? [] : [definition.alias].flat();
+    for (const alias of aliases) this.checkAliasFree(alias, undefined);
+
+    const heap = definition.heap ?? ({} as H);
+    const session = new Session<H>(this, `${this.id}.${++this.counter}`, events, heap, parent);
+    this.sessions.set(session.id, session);
+    if (++this.live === 1) this.installProcessSignals();
+    if (parent) {
+      (parent.childSet ??= new Set()).add(session);
+      parent.refs++;
+    }
+    session.refs++; // held while _start runs
+    for (const alias of aliases) this.aliasSet(session, alias);
+    if (definition.publish?.length) this.publish(session, definition.publish);
+    if (this.monitors.wants('register')) this.emit({ type: 'register', session: session.info() });
+
+    let started: unknown;
+    try {
+      started = this.invokeNow(session, '_start', definition.args ?? [], parent ?? this.root);
+    } catch (cause) {
+      this.stopSession(session);
+      throw new IkcError('IKC_ERR_HANDLER', `_start of session ${session.id} threw: ${describe(cause)}`, {
+        cause,
+        details: { session: session.id, event: '_start' },
+      });
+    }
+    if (parent) this.notify(parent, '_child', ['create', session, started], session);
+    this.release(session);
+    return session;
+  }
+
+  private checkDefinition<H>(definition: SessionDefinition<H>): Events<H> {
+    if (typeof definition !== 'object' || definition === null) {
+      throw new IkcError('IKC_ERR_INVALID_ARG', 'spawn() takes a session definition object');
+    }
+    const { events } = definition;
+    if (typeof events !== 'object' || events === null) {
+      throw new IkcError('IKC_ERR_INVALID_ARG', 'a session definition needs `events`: an object of handlers');
+    }
+    for (const [name, handler] of Object.entries(events)) {
+      if (typeof handler !== 'function') {
+        throw new IkcError('IKC_ERR_INVALID_ARG', `events.${name} must be a function, not ${typeof handler}`);
+      }
+    }
+    return events;
+  }
+
+  /** The session a target names on this kernel, or undefined. Never throws for a missing one. */
+  lookup(target: Target): Session | undefined {
+    if (target instanceof Session) {
+      return target.kernel === this && target.state === RUNNING ? target : undefined;
+    }
+    if (typeof target !== 'string') return undefined;
+    let name = target;
+    if (isSpec(target)) {
+      const spec = parseSpec(target);
+      if (!this.isLocalKernel(spec.kernel)) return undefined;
+      name = spec.session;
+    }
+    const found = this.aliases.get(name) ?? this.sessions.get(name);
+    return found?.state === RUNNING ? found : undefined;
+  }
+
+  /** Resolves a target to a session, or rejects with IKC_ERR_NO_SESSION (or IKC_ERR_NOT_LOCAL). */
+  async resolve(target: Target): Promise<Session> {
+    const found = this.find(target);
+    if (found instanceof IkcError) throw found;
+    return found;
+  }
+
+  /** Every live session on this kernel (the root excluded). */
+  list(): SessionInfo[] {
+    const out: SessionInfo[] = [];
+    for (const s of this.sessions.values()) if (s !== this.root && s.state === RUNNING) out.push(s.info());
+    return out;
+  }
+
+  /** Number of live sessions (the root excluded). */
+  get size(): number {
+    return this.live;
+  }
+
+  private isLocalKernel(kernel: string): boolean {
+    return kernel === '' || kernel === this.name || kernel === this.id;
+  }
+
+  /** Finds the session a target names and the event, or says exactly why not. */
+  private find(target: Target): Session | IkcError {
+    if (target instanceof Session) {
+      if (target.kernel !== this) {
+        return new IkcError('IKC_ERR_NO_SESSION', `${target} belongs to kernel ${target.kernel.name}, not ${this.name}`);
+      }
+      if (target.state !== RUNNING) return new IkcError('IKC_ERR_NO_SESSION', `session ${target.id} has stopped`);
+      return target;
+    }
+    if (typeof target !== 'string') {
+      return new IkcError('IKC_ERR_INVALID_ARG', `a target must be a session, an id, an alias or a poe:// specifier`);
+    }
+    let name = target;
+    if (isSpec(target)) {
+      let spec: ReturnType<typeof parseSpec>;
+      try {
+        spec = parseSpec(target);
+      } catch (err) {
+        return err as IkcError;
+      }
+      if (!this.isLocalKernel(spec.kernel)) {
+        return new IkcError(
+          'IKC_ERR_NOT_LOCAL',
+          `"${target}" names kernel "${spec.kernel}", and kernel ${this.name} is not attached to a cloud`,
+        );
+      }
+      name = spec.session;
+    }
+    const found = this.aliases.get(name) ?? this.sessions.get(name);
+    if (found === undefined || found.state !== RUNNING) {
+      return new IkcError('IKC_ERR_NO_SESSION', `no session "${name}" on kernel ${this.name}`, {
+        details: { target: name },
+      });
+    }
+    return found;
+  }
+
+  /** Splits poe://K/S/EVENT targets: the event comes from the specifier, `event` is the first argument. */
+  private splitTarget(target: Target, event: unknown, args: unknown[]): [Target, unknown, unknown[]] {
+    if (typeof target === 'string' && isSpec(target)) {
+      let spec: ReturnType<typeof parseSpec>;
+      try {
+        spec = parseSpec(target);
+      } catch {
+        return [target, event, args]; // find() reports the bad specifier
+      }
+      if (spec.event !== undefined) {
+        return [target, spec.event, event === undefined && args.length === 0 ? [] : [event, ...args]];
+      }
+    }
+    return [target, event, args];
+  }
+
+  // ---- post and call ---------------------------------------------------------------------
+
+  /**
+   * Queues `event` for `target`, FIFO, fire-and-forget. The sender is the running session
+   * (or the kernel's root). A target of the form poe://KERNEL/SESSION/EVENT carries the event
+   * itself: then every other parameter is an argument. An error (no such session, no
+   * handler, a handler that throws) reaches the sender as an `_error` event.
+   */
+  post(target: Target, event?: unknown, ...args: unknown[]): void {
+    this.postFrom(this.current ?? this.root, target, event, args);
+  }
+
+  /**
+   * Runs `target`'s handler for `event` now and resolves to its (awaited) return value. A
+   * handler that throws rejects the call with what it threw.
+   */
+  call<T = unknown>(target: Target, event?: unknown, ...args: unknown[]): Promise<T> {
+    return this.callFrom(this.current ?? this.root, target, event, args) as Promise<T>;
+  }
+
+  /** @internal */
+  postFrom(sender: Session, target: Target, event: unknown, args: unknown[]): void {
+    // Fast path: a session object or a plain name, an event string.
+    let found: Session | IkcError | undefined;
+    if (target instanceof Session) {
+      if (target.kernel === this && target.state === RUNNING) found = target;
+    } else if (typeof target === 'string' && !isSpec(target)) {
+      const s = this.aliases.get(target) ?? this.sessions.get(target);
+      if (s?.state === RUNNING) found = s;
+    } else {
+      [target, event, args] = this.splitTarget(target, event, args);
+    }
+    found ??= this.find(target);
+    if (this.stopped) {
+      found = new IkcError('IKC_ERR_KERNEL_STOPPED', `kernel ${this.name} has stopped`);
+    } else if (typeof event !== 'string' || event === '') {
+      found = new IkcError('IKC_ERR_INVALID_ARG', `post() needs an event name, got ${typeof event}`);
+    }
+    if (found instanceof IkcError) {
+      return this.reportToSender(sender, found, { event: typeof event === 'string' ? event : undefined });
+    }
+    // A queued event holds both ends (as in POE), so its sender is still there for a reply or an error.
+    found.refs++;
+    sender.refs++;
+    this.queue.push({ target: found, event: event as string, args, sender });
+    if (!this.scheduled) this.schedule();
+  }
+
+  /** @internal */
+  callFrom(sender: Session, target: Target, event: unknown, args: unknown[]): Promise<unknown> {
+    [target, event, args] = this.splitTarget(target, event, args);
+    let found = this.find(target);
+    if (this.stopped) found = new IkcError('IKC_ERR_KERNEL_STOPPED', `kernel ${this.name} has stopped`);
+    else if (typeof event !== 'string' || event === '') {
+      found = new IkcError('IKC_ERR_INVALID_ARG', `call() needs an event name, got ${typeof event}`);
+    }
+    if (found instanceof IkcError) return Promise.reject(found);
+    const session = found;
+    const name = event as string;
+    const [handler, handlerArgs] = this.handlerFor(session, name, args);
+    if (!handler) return Promise.reject(this.noHandler(session, name));
+    let result: unknown;
+    try {
+      result = this.invoke(session, handler, handlerArgs, sender, name);
+    } catch (err) {
+      this.emitError(err, session, name);
+      return Promise.reject(err);
+    }
+    if (!isThenable(result)) return Promise.resolve(result);
+    session.refs++; // a pending async handler holds its session
+    return Promise.resolve(result).then(
+      (value) => {
+        this.release(session);
+        return value;
+      },
+      (err: unknown) => {
+        this.emitError(err, session, name);
+        this.release(session);
+        throw err;
+      },
+    );
+  }
+
+  private handlerFor(session: Session, event: string, args: unknown[]): [Handler | undefined, unknown[]] {
+    const handler = session.events[event];
+    if (handler !== undefined) return [handler, args];
+    const fallback = session.events._default;
+    if (fallback !== undefined && !KERNEL_EVENTS.has(event)) return [fallback, [event, args]];
+    return [undefined, args];
+  }
+
+  private noHandler(session: Session, event: string): IkcError {
+    return new IkcError(
+      'IKC_ERR_NO_HANDLER',
+      `session ${session.aliasList?.[0] ?? session.id} has no handler for "${event}" and no _default`,
+      { details: { session: session.id, event } },
+    );
+  }
+
+  /** Runs one handler with a fresh context, tracking the running session. */
+  private invoke(session: Session, handler: Handler, args: unknown[], sender: Session, event: string): unknown {
+    const ctx = new Context(this, session, sender, event);
+    const previous = this.current;
+    this.current = session;
+    try {
+      switch (args.length) {
+        case 0:
+          return handler(ctx);
+        case 1:
+          return handler(ctx, args[0]);
+        case 2:
+          return handler(ctx, args[0], args[1]);
+        default:
+          return handler(ctx, ...args);
+      }
+    } finally {
+      this.current = previous;
+    }
+  }
+
+  // ---- the dispatch loop -----------------------------------------------------------------
+
+  private schedule(): void {
+    this.scheduled = true;
+    setImmediate(this.drain);
+  }
+
+  private drain = (): void => {
+    this.scheduled = false;
+    const queue = this.queue;
+    const start = performance.now();
+    let n = 0;
+    while (queue.length > 0) {
+      this.deliver(queue.shift() as Pending);
+      if (this.gcList.length > 0) this.collect();
+      // Let timers and I/O in now and then, so a busy kernel stays responsive.
+      if ((++n & 1023) === 0 && performance.now() - start > DISPATCH_SLICE_MS) {
+        if (!this.scheduled) this.schedule();
+        return;
+      }
+    }
+    if (this.gcList.length > 0) this.collect();
+    if (queue.length === 0 && this.idleWaiters.length > 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  };
+
+  private deliver(pending: Pending): void {
+    const { target: session, event, args, sender } = pending;
+    if (session.state !== RUNNING) {
+      const err = new IkcError(
+        'IKC_ERR_SESSION_STOPPED',
+        `session ${session.id} stopped before "${event}" could be delivered`,
+        { details: { session: session.id, event } },
+      );
+      this.reportToSender(sender, err, { session: session.id, event });
+      return this.release(sender);
+    }
+    const [handler, handlerArgs] = this.handlerFor(session, event, args);
+    if (!handler) {
+      this.reportToSender(sender, this.noHandler(session, event), { session: session.id, event });
+      this.release(session);
+      return this.release(sender);
+    }
+    let result: unknown;
+    try {
+      result = this.invoke(session, handler, handlerArgs, sender, event);
+    } catch (err) {
+      this.handlerFailed(session, event, sender, err);
+    }
+    if (isThenable(result)) {
+      // Both ends stay held until the handler settles, so a late failure still finds its sender.
+      result.then(
+        () => {
+          this.release(session);
+          this.release(sender);
+        },
+        (err: unknown) => {
+          this.handlerFailed(session, event, sender, err);
+          this.release(session);
+          this.release(sender);
+        },
+      );
+      return;
+    }
+    this.release(session);
+    this.release(sender);
+  }
+
+  private handlerFailed(session: Session, event: string, sender: Session, cause: unknown): void {
+    const err = new IkcError(
+      'IKC_ERR_HANDLER',
+      `handler "${event}" of session ${session.aliasList?.[0] ?? session.id} threw: ${describe(cause)}`,
+      { cause, details: { session: session.id, event } },
+    );
+    this.reportToSender(sender, err, { session: session.id, event });
+  }
+
+  /**
+   * Tells a sender its event went wrong: as an `_error` event when it can handle one, and
+   * always to the error monitors. When neither hears it, onUnhandledError does: an error is
+   * never dropped silently.
+   */
+  private reportToSender(sender: Session, err: IkcError, about: { session?: string; event?: string | undefined }): void {
+    const seen = this.emitError(err, undefined, about.event, about.session, sender);
+    if (sender.state === RUNNING && sender !== this.root && sender.events._error !== undefined && about.event !== '_error') {
+      sender.refs++;
+      this.root.refs++;
+      this.queue.push({ target: sender, event: '_error', args: [err], sender: this.root });
+      if (!this.scheduled) this.schedule();
+    } else if (seen === 0) {
+      this.onUnhandledError({ type: 'error', kernel: this.name, error: err, session: about.session, event: about.event });
+    }
+  }
+
+  /** Emits an `error` monitor event; returns how many monitors saw it. */
+  private emitError(error: unknown, session?: Session, event?: string, sessionId?: string, sender?: Session): number {
+    if (!this.monitors.wants('error')) return 0;
+    return this.emit({
+      type: 'error',
+      error,
+      session: session?.id ?? sessionId,
+      event,
+      sender: sender?.id,
+    });
+  }
+
+  /** Resolves once the event queue is empty. */
+  idle(): Promise<void> {
+    return new Promise((resolve) => {
+      this.idleWaiters.push(resolve);
+      if (!this.scheduled) this.schedule();
+    });
+  }
+
+  // ---- lifetime ---------------------------------------------------------------------------
+
+  private release(session: Session): void {
+    if (--session.refs === 0 && session !== this.root && session.state === RUNNING) {
+      this.gcList.push(session);
+      if (!this.scheduled) this.schedule();
+    }
+  }
+
+  private collect(): void {
+    const list = this.gcList;
+    this.gcList = [];
+    for (const s of list) if (s.refs === 0 && s.state === RUNNING) this.stopSession(s);
+  }
+
+  /** Keeps a session alive until the returned function is called. */
+  hold(session: Session): () => void {
+    if (session.state !== RUNNING) throw new IkcError('IKC_ERR_NO_SESSION', `session ${session.id} has stopped`);
+    session.refs++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.release(session);
+    };
+  }
+
+  /**
+   * Stops a session now: `_stop` runs, its timers and aliases go, its live children move to
+   * its parent (POE's reparenting), and its parent gets `_child('lose', session)`. Inside the
+   * session's own handler the stop waits until that handler's synchronous part returns.
+   */
+  stopSession(session: Session): void {
+    if (session.state !== RUNNING || session === this.root) return;
+    if (this.current === session) {
+      queueMicrotask(() => this.stopSession(session));
+      return;
+    }
+    session.state = STOPPING;
+    const parent = session.parentSession;
+    if (session.childSet) for (const child of [...session.childSet]) this.reparent(child, session, parent);
+    this.notify(session, '_stop', [], this.root);
+
+    if (session.aliasList) {
+      for (const alias of session.aliasList) {
+        this.aliases.delete(alias);
+      }
+    }
+    if (session.alarmIds) for (const id of session.alarmIds) this.timers.remove(id);
+    session.alarmIds = null;
+    session.named = null;
+    this.sessions.delete(session.id);
+    session.state = STOPPED;
+    if (this.monitors.wants('unregister')) this.emit({ type: 'unregister', session: session.info() });
+    if (parent) {
+      parent.childSet?.delete(session);
+      this.notify(parent, '_child', ['lose', session], session);
+      this.release(parent);
+    }
+    if (--this.live === 0) this.becameEmpty();
+  }
+
+  private reparent(child: Session, from: Session, to: Session | null): void {
+    from.childSet?.delete(child);
+    child.parentSession = to;
+    if (to) {
+      (to.childSet ??= new Set()).add(child);
+      to.refs++;
+      this.notify(to, '_child', ['gain', child], from);
+    }
+    this.notify(child, '_parent', [from, to], from);
+  }
+
+  private becameEmpty(): void {
+    this.removeProcessSignals();
+    const waiters = this.runWaiters;
+    this.runWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** Resolves when no session is left (at once if there is none). */
+  run(): Promise<void> {
+    if (this.live === 0) return Promise.resolve();
+    return new Promise((resolve) => this.runWaiters.push(resolve));
+  }
+
+  /** Stops every session (children before parents), cancels all timers and refuses new work. */
+  async stop(): Promise<void> {
+    if (!this.stopped) {
+      for (const s of this.postOrder(this.topLevel())) this.stopSession(s);
+      this.stopped = true;
+      this.timers.clear();
+      this.removeProcessSignals();
+    }
+    await this.idle();
+    this.monitors.closeAll();
+  }
+
+  get isStopped(): boolean {
+    return this.stopped;
+  }
+
+  /** Runs a kernel-sent event's handler now if the session has one; failures go to monitors. */
+  private notify(session: Session, event: string, args: unknown[], sender: Session): unknown {
+    try {
+      return this.invokeNow(session, event, args, sender);
+    } catch (err) {
+      this.emitError(err, session, event) || this.onUnhandledError({ type: 'error', kernel: this.name, error: err, session: session.id, event });
+      return undefined;
+    }
+  }
+
+  /** Runs a kernel event's handler synchronously (absent handler: nothing happens). An async
+   * handler holds its session until it settles; a rejection goes to monitors. */
+  private invokeNow(session: Session, event: string, args: unknown[], sender: Session): unknown {
+    const handler = session.events[event];
+    if (handler === undefined) return undefined;
+    const result = this.invoke(session, handler, args, sender, event);
+    if (isThenable(result)) {
+      session.refs++;
+      result.then(
+        () => this.release(session),
+        (err: unknown) => {
+          this.emitError(err, session, event) ||
+            this.onUnhandledError({ type: 'error', kernel: this.name, error: err, session: session.id, event });
+          this.release(session);
+        },
+      );
+    }
+    return result;
+  }
+
+  // ---- aliases and publishing ---------------------------------------------------------------
+
+  private checkAliasFree(alias: string, owner: Session | undefined): void {
+    if (typeof alias !== 'string' || alias === '' || alias.includes('/')) {
+      throw new IkcError('IKC_ERR_INVALID_ARG', `an alias must be a non-empty string without "/", got ${JSON.stringify(alias)}`);
+    }
+    const holder = this.aliases.get(alias);
+    if (holder !== undefined && holder !== owner) {
+      throw new IkcError('IKC_ERR_ALIAS_TAKEN', `alias "${alias}" is held by session ${holder.id}`, {
+        details: { alias, session: holder.id },
+      });
+    }
+  }
+
+  /** @internal */
+  aliasSet(session: Session, alias: string): void {
+    this.checkAliasFree(alias, session);
+    if (this.aliases.get(alias) === session) return;
+    this.aliases.set(alias, session);
+    (session.aliasList ??= []).push(alias);
+    session.refs++;
+    if (this.monitors.wants('alias')) this.emit({ type: 'alias', session: session.info(), alias, added: true });
+  }
+
+  /** @internal */
+  aliasRemove(session: Session, alias: string): boolean {
+    if (this.aliases.get(alias) !== session) return false;
+    this.aliases.delete(alias);
+    session.aliasList = session.aliasList?.filter((a) => a !== alias) ?? null;
+    if (session.aliasList?.length === 0) session.aliasList = null;
+    if (this.monitors.wants('alias')) this.emit({ type: 'alias', session: session.info(), alias, added: false });
+    this.release(session);
+    return true;
+  }
+
+  /** @internal */
+  publish(session: Session, events: string[]): void {
+    const added: string[] = [];
+    for (const event of events) {
+      if (typeof event !== 'string' || event === '' || event.includes('/')) {
+        throw new IkcError('IKC_ERR_INVALID_ARG', `a published event must be a non-empty string without "/", got ${JSON.stringify(event)}`);
+      }
+      const set = (session.publishedSet ??= new Set());
+      if (!set.has(event)) {
+        set.add(event);
+        added.push(event);
+      }
+    }
+    if (added.length && this.monitors.wants('publish')) this.emit({ type: 'publish', session: session.info(), events: added });
+  }
+
+  /** @internal */
+  retract(session: Session, events: string[]): void {
+    const removed = events.filter((e) => session.publishedSet?.delete(e));
+    if (removed.length && this.monitors.wants('retract')) this.emit({ type: 'retract', session: session.info(), events: removed });
+  }
+
+  // ---- timers -------------------------------------------------------------------------------
+
+  /** @internal */
+  addAlarm(session: Session, event: string, due: number, args: unknown[], name?: string): number {
+    if (typeof event !== 'string' || event === '') throw new IkcError('IKC_ERR_INVALID_ARG', 'a timer needs an event name');
+    if (!Number.isFinite(due)) throw new IkcError('IKC_ERR_INVALID_ARG', `a timer needs a finite time, got ${due}`);
+    if (session.state !== RUNNING) throw new IkcError('IKC_ERR_NO_SESSION', `session ${session.id} has stopped`);
+    const alarm = this.timers.add(session, due, event, args, name);
+    (session.alarmIds ??= new Set()).add(alarm.id);
+    if (name !== undefined) (session.named ??= new Map()).set(name, alarm.id);
+    session.refs++;
+    return alarm.id;
+  }
+
+  /** @internal Replaces the session's timer named `event`; with no time, only clears it. */
+  setNamedAlarm(session: Session, event: string, due: number | undefined, args: unknown[]): number | undefined {
+    const existing = session.named?.get(event);
+    if (existing !== undefined) this.removeAlarm(session, existing);
+    return due === undefined ? undefined : this.addAlarm(session, event, due, args, event);
+  }
+
+  /** @internal */
+  removeAlarm(session: Session, id: number): { event: string; due: number; args: unknown[] } | undefined {
+    const alarm = this.timers.get(id);
+    if (!alarm || alarm.session !== session) return undefined;
+    this.timers.remove(id);
+    this.forgetAlarm(alarm);
+    this.release(session);
+    return { event: alarm.event, due: alarm.due, args: alarm.args };
+  }
+
+  /** @internal */
+  removeAllAlarms(session: Session): number {
+    const ids = session.alarmIds ? [...session.alarmIds] : [];
+    for (const id of ids) this.removeAlarm(session, id);
+    return ids.length;
+  }
+
+  /** @internal */
+  moveAlarm(session: Session, id: number, due: number): boolean {
+    const alarm = this.timers.get(id);
+    if (!alarm || alarm.session !== session) return false;
+    return this.timers.reschedule(id, due) !== undefined;
+  }
+
+  private forgetAlarm(alarm: Alarm<Session>): void {
+    const s = alarm.session;
+    s.alarmIds?.delete(alarm.id);
+    if (alarm.name !== undefined && s.named?.get(alarm.name) === alarm.id) s.named.delete(alarm.name);
+  }
+
+  /** A due alarm becomes an ordinary queued event from the session to itself; its hold passes to the event. */
+  private fire(alarm: Alarm<Session>): void {
+    this.forgetAlarm(alarm);
+    const session = alarm.session;
+    if (session.state !== RUNNING) return;
+    session.refs++; // as the event's sender; the alarm's hold passes to the event as its target
+    this.queue.push({ target: session, event: alarm.event, args: alarm.args, sender: session });
+    if (!this.scheduled) this.schedule();
+  }
+
+  // ---- signals ------------------------------------------------------------------------------
+
+  /**
+   * Delivers a signal now to `target` and its descendants ('*': every session) through their
+   * `_signal(ctx, name, ...args)` handlers. A session that does not handle a terminal signal
+   * (TERM, INT, HUP) stops; one handles it by returning true or calling ctx.sigHandled().
+   * Returns true when any session handled it.
+   */
+  signal(target: Target | '*', name: string, ...args: unknown[]): boolean {
+    if (typeof name !== 'string' || name === '') throw new IkcError('IKC_ERR_INVALID_ARG', 'a signal needs a name');
+    let tops: Session[];
+    if (target === '*') tops = this.topLevel();
+    else {
+      const found = this.find(target);
+      if (found instanceof IkcError) throw found;
+      tops = found === this.root ? this.topLevel() : [found];
+    }
+    if (this.monitors.wants('signal')) this.emit({ type: 'signal', name, target: target === '*' ? '*' : String(target) });
+    const terminal = TERMINAL_SIGNALS.has(name);
+    let anyHandled = false;
+    for (const session of this.postOrder(tops)) {
+      if (session.state !== RUNNING) continue;
+      const handled = this.deliverSignal(session, name, args);
+      anyHandled ||= handled;
+      if (terminal && !handled) this.stopSession(session);
+    }
+    return anyHandled;
+  }
+
+  /** @internal */
+  markSignalHandled(): void {
+    this.signalHandled = true;
+  }
+
+  private deliverSignal(session: Session, name: string, args: unknown[]): boolean {
+    const handler = session.events._signal;
+    if (handler === undefined) return false;
+    const outer = this.signalHandled;
+    this.signalHandled = false;
+    let handled = false;
+    try {
+      const result = this.invokeNow(session, '_signal', [name, ...args], this.root);
+      handled = this.signalHandled || result === true;
+    } catch (err) {
+      this.emitError(err, session, '_signal') ||
+        this.onUnhandledError({ type: 'error', kernel: this.name, error: err, session: session.id, event: '_signal' });
+    } finally {
+      this.signalHandled = outer;
+    }
+    return handled;
+  }
+
+  private topLevel(): Session[] {
+    const out: Session[] = [];
+    for (const s of this.sessions.values()) if (s !== this.root && s.parentSession === null && s.state === RUNNING) out.push(s);
+    return out;
+  }
+
+  /** Sessions under `tops`, children before their parents. */
+  private postOrder(tops: Session[]): Session[] {
+    const out: Session[] = [];
+    const visit = (s: Session) => {
+      if (s.childSet) for (const c of s.childSet) visit(c);
+      out.push(s);
+    };
+    for (const s of tops) visit(s);
+    return out;
+  }
+
+  private installProcessSignals(): void {
+    if (!this.processSignals || this.processListener) return;
+    this.processListener = (sig) => {
+      this.signal('*', sig === 'SIGINT' ? 'INT' : 'TERM');
+    };
+    process.on('SIGINT', this.processListener);
+    process.on('SIGTERM', this.processListener);
+  }
+
+  private removeProcessSignals(): void {
+    if (!this.processListener) return;
+    process.off('SIGINT', this.processListener);
+    process.off('SIGTERM', this.processListener);
+    this.processListener = undefined;
+  }
+
+  // ---- monitors -----------------------------------------------------------------------------
+
+  /**
+   * Watches the kernel: `register`, `unregister`, `alias`, `publish`, `retract`, `signal`,
+   * `error` (and, with @ikc/mesh, kernel events). With a callback, each event is passed to it
+   * as it happens; without, read the returned monitor as an async iterator. close() ends it.
+   */
+  monitor(types?: string | string[], callback?: MonitorCallback): Monitor {
+    return this.monitors.add(types, callback);
+  }
+
+  /** @internal Emits an event to the monitors that watch its type; returns how many did. */
+  emit(event: Omit<MonitorEvent, 'kernel'> & { kernel?: string }): number {
+    return this.monitors.emit({ ...event, kernel: this.name } as MonitorEvent);
+  }
+}
+

@@ -1,0 +1,69 @@
+/**
+ * Every error ikc raises carries a stable `code` from this table. Codes are part of the
+ * public contract (scripts match on them, remote kernels send them over the wire), so the
+ * table is append-only: never rename or reuse a code. docs/errors.md lists every entry; a
+ * test keeps the two in step.
+ */
+export const ERROR_CODES = {
+  // Local kernel
+  IKC_ERR_INVALID_ARG: 'An API was called with an argument of the wrong type or shape.',
+  IKC_ERR_BAD_SPEC: 'A specifier is not of the form poe://KERNEL/SESSION[/EVENT].',
+  IKC_ERR_NO_SESSION: 'The target session (alias, id or reference) does not exist on this kernel.',
+  IKC_ERR_NO_HANDLER: 'The target session has no handler for the event and no _default handler.',
+  IKC_ERR_HANDLER: 'An event handler threw or its promise rejected; `cause` holds what it threw.',
+  IKC_ERR_SESSION_STOPPED:
+    'The target session stopped before a queued event or timer could be delivered to it.',
+  IKC_ERR_ALIAS_TAKEN: 'The alias is already held by another session on this kernel.',
+  IKC_ERR_KERNEL_STOPPED: 'The kernel has stopped; it accepts no more sessions or events.',
+  IKC_ERR_NOT_LOCAL:
+    'The specifier names another kernel, and this kernel is not attached to a cloud.',
+  // Wire codec
+  IKC_ERR_FRAME_TRUNCATED: 'A message ended in the middle of a frame.',
+  IKC_ERR_FRAME_TOO_LARGE: 'A message, or a string, binary or collection inside it, exceeds its limit.',
+  IKC_ERR_FRAME_TOO_DEEP: 'A frame nests arrays or maps deeper than the limit.',
+  IKC_ERR_FRAME_MALFORMED: 'A frame is not valid msgpack, or its fields have the wrong types.',
+  IKC_ERR_FRAME_TYPE: 'A frame has a type number that this protocol version does not know.',
+  IKC_ERR_BATCH_TOO_LONG: 'A message holds more frames than the batch limit.',
+  IKC_ERR_FORBIDDEN_VALUE:
+    'A frame carries a value the codec refuses from peers (an unknown extension type, a __proto__ key).',
+  IKC_ERR_VERSION: 'The two sides share no protocol version.',
+  IKC_ERR_ENCODE:
+    'A frame cannot be encoded: a field has the wrong type, a value cannot be represented (a symbol, a cycle, a bigint beyond 64 bits), or the result breaks a limit; `cause` holds the detail.',
+  IKC_ERR_AUTH: "The peer's handshake proof did not verify: the two kernels do not share the cloud secret.",
+  IKC_ERR_CLOUD: 'The peer belongs to another cloud (its HELLO names a different cloud.name).',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface IkcErrorOptions {
+  cause?: unknown;
+  /** Extra facts a handler of the error may want (event name, target, limit, ...). */
+  details?: Record<string, unknown>;
+}
+
+export class IkcError extends Error {
+  readonly code: ErrorCode | (string & {});
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode | (string & {}), message: string, options: IkcErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'IkcError';
+    this.code = code;
+    this.details = options.details;
+  }
+
+  /** True when `err` is an ikc error with that code (works across package copies). */
+  static is(err: unknown, code?: string): err is IkcError {
+    if (typeof err !== 'object' || err === null) return false;
+    const c = (err as { code?: unknown }).code;
+    return typeof c === 'string' && c.startsWith('IKC_ERR_') && (code === undefined || c === code);
+  }
+}
+
+/** Raised by the codec for bytes a peer sent; the link that carried them should close. */
+export class WireError extends IkcError {
+  constructor(code: ErrorCode, message: string, options: IkcErrorOptions = {}) {
+    super(code, message, options);
+    this.name = 'WireError';
+  }
+}
