@@ -9,7 +9,9 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dir = join(root, 'bench', 'dist');
 const filter = process.argv[2];
-const files = readdirSync(dir).filter((f) => f.endsWith('.bench.js') && (!filter || f.includes(filter))).sort();
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith('.bench.js') && (!filter || f.includes(filter)))
+  .sort();
 console.log(`# ikc benchmarks\n\nnode ${process.version}, ${process.platform}/${process.arch}\n`);
 let failed = 0;
 for (const file of files) {

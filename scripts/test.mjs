@@ -3,7 +3,7 @@
 // `tsc -b` into dist/), then prints a one-line summary. Usage: node scripts/test.mjs [FILTER]
 // where FILTER is a substring of the test file paths to run.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync, existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -21,9 +21,13 @@ function walk(dir, out) {
 }
 
 const files = [];
-for (const pkg of readdirSync(join(root, 'packages'))) walk(join(root, 'packages', pkg, 'dist', 'test'), files);
+for (const pkg of readdirSync(join(root, 'packages')))
+  walk(join(root, 'packages', pkg, 'dist', 'test'), files);
 walk(join(root, 'test', 'dist'), files);
-const chosen = files.map((f) => relative(root, f)).filter((f) => !filter || f.includes(filter)).sort();
+const chosen = files
+  .map((f) => relative(root, f))
+  .filter((f) => !filter || f.includes(filter))
+  .sort();
 if (chosen.length === 0) {
   console.error(`no test files found${filter ? ` matching "${filter}"` : ''}; did "tsc -b" run?`);
   process.exit(1);

@@ -9,7 +9,9 @@ export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   if (sorted.length === 0) return Number.NaN;
-  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  return sorted.length % 2
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 /** Runs `once` RUNS times (after one warm-up run) and returns the median of its results. */
@@ -47,7 +49,12 @@ export function fmt(n: number): string {
 /** Prints a markdown table with a ratio column against each row's baseline. */
 export function report(title: string, rows: Row[]): void {
   const byName = new Map(rows.map((r) => [r.name, r]));
-  const lines = [`### ${title}`, '', '| measure | median | unit | ratio | target |', '|---|---:|---|---:|---|'];
+  const lines = [
+    `### ${title}`,
+    '',
+    '| measure | median | unit | ratio | target |',
+    '|---|---:|---|---:|---|',
+  ];
   for (const r of rows) {
     const base = r.baseline ? byName.get(r.baseline) : undefined;
     const ratio = base ? `${(r.value / base.value).toFixed(2)}x ${r.baseline}` : '';

@@ -42,7 +42,12 @@ export class Context<H = any> {
   /** Sets a timer named after `event`, replacing this session's earlier one of that name.
    * With no `ms`, only clears it. Returns the alarm id, or undefined when only clearing. */
   delay(event: string, ms?: number, ...args: unknown[]): number | undefined {
-    return this.kernel.setNamedAlarm(this.session, event, ms === undefined ? undefined : this.kernel.clock.now() + ms, args);
+    return this.kernel.setNamedAlarm(
+      this.session,
+      event,
+      ms === undefined ? undefined : this.kernel.clock.now() + ms,
+      args,
+    );
   }
 
   /** Like delay, at an absolute time (ms since the epoch, as Date.now()). */

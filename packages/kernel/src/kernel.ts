@@ -9,11 +9,11 @@ import {
   type Events,
   type Handler,
   RUNNING,
-  STOPPED,
-  STOPPING,
   Session,
   type SessionDefinition,
   type SessionInfo,
+  STOPPED,
+  STOPPING,
 } from './session.js';
 import { isSpec, parseSpec } from './spec.js';
 import { type Alarm, TimerQueue } from './timers.js';
@@ -26,7 +26,11 @@ export interface KernelOptions {
   name?: string;
   /** Source of time for timers (default: the system clock; tests pass a FakeClock). */
   clock?: Clock;
-  /** Turn the process's SIGINT and SIGTERM into kernel signals while sessions run (default: true). */
+  /**
+   * While sessions run, turn the process's SIGINT and SIGTERM into kernel signals, and when
+   * Node's event loop runs dry with sessions left (nothing could ever wake them), send IDLE,
+   * then the terminal ZOMBIE, as POE does (default: true).
+   */
   processSignals?: boolean;
   /** Told of an error nobody else was: the sender has no `_error` handler and no monitor
    * watches errors (default: one line on stderr). */
@@ -34,10 +38,17 @@ export interface KernelOptions {
 }
 
 /** Signals that stop every session that receives them without handling them. */
-export const TERMINAL_SIGNALS: ReadonlySet<string> = new Set(['TERM', 'INT', 'HUP']);
+export const TERMINAL_SIGNALS: ReadonlySet<string> = new Set(['TERM', 'INT', 'HUP', 'ZOMBIE']);
 
 /** Events the kernel itself sends; they never fall through to `_default`. */
-const KERNEL_EVENTS: ReadonlySet<string> = new Set(['_start', '_stop', '_child', '_parent', '_signal', '_error']);
+const KERNEL_EVENTS: ReadonlySet<string> = new Set([
+  '_start',
+  '_stop',
+  '_child',
+  '_parent',
+  '_signal',
+  '_error',
+]);
 
 /** How long one turn of the dispatch loop may run before it lets I/O in. */
 const DISPATCH_SLICE_MS = 10;
@@ -63,7 +74,9 @@ function describe(err: unknown): string {
 
 function defaultUnhandled(event: MonitorEvent): void {
   const err = event.error as { code?: string; message?: string } | undefined;
-  process.stderr.write(`ikc kernel ${event.kernel}: unhandled error ${err?.code ?? ''} ${err?.message ?? ''}\n`);
+  process.stderr.write(
+    `ikc kernel ${event.kernel}: unhandled error ${err?.code ?? ''} ${err?.message ?? ''}\n`,
+  );
 }
 
 /**
@@ -95,6 +108,7 @@ export class Kernel {
   private signalHandled = false;
   private stopped = false;
   private processListener: ((sig: NodeJS.Signals) => void) | undefined;
+  private beforeExitListener: (() => void) | undefined;
 
   constructor(options: KernelOptions = {}) {
     this.id = nanoid();
@@ -209,13 +223,20 @@ export class Kernel {
   private find(target: Target): Session | IkcError {
     if (target instanceof Session) {
       if (target.kernel !== this) {
-        return new IkcError('IKC_ERR_NO_SESSION', `${target} belongs to kernel ${target.kernel.name}, not ${this.name}`);
+        return new IkcError(
+          'IKC_ERR_NO_SESSION',
+          `${target} belongs to kernel ${target.kernel.name}, not ${this.name}`,
+        );
       }
-      if (target.state !== RUNNING) return new IkcError('IKC_ERR_NO_SESSION', `session ${target.id} has stopped`);
+      if (target.state !== RUNNING)
+        return new IkcError('IKC_ERR_NO_SESSION', `session ${target.id} has stopped`);
       return target;
     }
     if (typeof target !== 'string') {
-      return new IkcError('IKC_ERR_INVALID_ARG', `a target must be a session, an id, an alias or a poe:// specifier`);
+      return new IkcError(
+        'IKC_ERR_INVALID_ARG',
+        `a target must be a session, an id, an alias or a poe:// specifier`,
+      );
     }
     let name = target;
     if (isSpec(target)) {
@@ -358,7 +379,13 @@ export class Kernel {
   }
 
   /** Runs one handler with a fresh context, tracking the running session. */
-  private invoke(session: Session, handler: Handler, args: unknown[], sender: Session, event: string): unknown {
+  private invoke(
+    session: Session,
+    handler: Handler,
+    args: unknown[],
+    sender: Session,
+    event: string,
+  ): unknown {
     const ctx = new Context(this, session, sender, event);
     const previous = this.current;
     this.current = session;
@@ -418,11 +445,16 @@ export class Kernel {
       this.reportToSender(sender, err, { session: session.id, event });
       return this.release(sender);
     }
-    const [handler, handlerArgs] = this.handlerFor(session, event, args);
-    if (!handler) {
-      this.reportToSender(sender, this.noHandler(session, event), { session: session.id, event });
-      this.release(session);
-      return this.release(sender);
+    // The hot path: look the handler up inline rather than through handlerFor's tuple.
+    let handler = session.events[event];
+    let handlerArgs = args;
+    if (handler === undefined) {
+      [handler, handlerArgs] = this.handlerFor(session, event, args);
+      if (!handler) {
+        this.reportToSender(sender, this.noHandler(session, event), { session: session.id, event });
+        this.release(session);
+        return this.release(sender);
+      }
     }
     let result: unknown;
     try {
@@ -463,20 +495,41 @@ export class Kernel {
    * always to the error monitors. When neither hears it, onUnhandledError does: an error is
    * never dropped silently.
    */
-  private reportToSender(sender: Session, err: IkcError, about: { session?: string; event?: string | undefined }): void {
+  private reportToSender(
+    sender: Session,
+    err: IkcError,
+    about: { session?: string; event?: string | undefined },
+  ): void {
     const seen = this.emitError(err, undefined, about.event, about.session, sender);
-    if (sender.state === RUNNING && sender !== this.root && sender.events._error !== undefined && about.event !== '_error') {
+    if (
+      sender.state === RUNNING &&
+      sender !== this.root &&
+      sender.events._error !== undefined &&
+      about.event !== '_error'
+    ) {
       sender.refs++;
       this.root.refs++;
       this.queue.push({ target: sender, event: '_error', args: [err], sender: this.root });
       if (!this.scheduled) this.schedule();
     } else if (seen === 0) {
-      this.onUnhandledError({ type: 'error', kernel: this.name, error: err, session: about.session, event: about.event });
+      this.onUnhandledError({
+        type: 'error',
+        kernel: this.name,
+        error: err,
+        session: about.session,
+        event: about.event,
+      });
     }
   }
 
   /** Emits an `error` monitor event; returns how many monitors saw it. */
-  private emitError(error: unknown, session?: Session, event?: string, sessionId?: string, sender?: Session): number {
+  private emitError(
+    error: unknown,
+    session?: Session,
+    event?: string,
+    sessionId?: string,
+    sender?: Session,
+  ): number {
     if (!this.monitors.wants('error')) return 0;
     return this.emit({
       type: 'error',
@@ -512,7 +565,8 @@ export class Kernel {
 
   /** Keeps a session alive until the returned function is called. */
   hold(session: Session): () => void {
-    if (session.state !== RUNNING) throw new IkcError('IKC_ERR_NO_SESSION', `session ${session.id} has stopped`);
+    if (session.state !== RUNNING)
+      throw new IkcError('IKC_ERR_NO_SESSION', `session ${session.id} has stopped`);
     session.refs++;
     let released = false;
     return () => {
@@ -602,7 +656,8 @@ export class Kernel {
     try {
       return this.invokeNow(session, event, args, sender);
     } catch (err) {
-      this.emitError(err, session, event) || this.onUnhandledError({ type: 'error', kernel: this.name, error: err, session: session.id, event });
+      this.emitError(err, session, event) ||
+        this.onUnhandledError({ type: 'error', kernel: this.name, error: err, session: session.id, event });
       return undefined;
     }
   }
@@ -619,7 +674,13 @@ export class Kernel {
         () => this.release(session),
         (err: unknown) => {
           this.emitError(err, session, event) ||
-            this.onUnhandledError({ type: 'error', kernel: this.name, error: err, session: session.id, event });
+            this.onUnhandledError({
+              type: 'error',
+              kernel: this.name,
+              error: err,
+              session: session.id,
+              event,
+            });
           this.release(session);
         },
       );
@@ -631,7 +692,10 @@ export class Kernel {
 
   private checkAliasFree(alias: string, owner: Session | undefined): void {
     if (typeof alias !== 'string' || alias === '' || alias.includes('/')) {
-      throw new IkcError('IKC_ERR_INVALID_ARG', `an alias must be a non-empty string without "/", got ${JSON.stringify(alias)}`);
+      throw new IkcError(
+        'IKC_ERR_INVALID_ARG',
+        `an alias must be a non-empty string without "/", got ${JSON.stringify(alias)}`,
+      );
     }
     const holder = this.aliases.get(alias);
     if (holder !== undefined && holder !== owner) {
@@ -648,7 +712,8 @@ export class Kernel {
     this.aliases.set(alias, session);
     (session.aliasList ??= []).push(alias);
     session.refs++;
-    if (this.monitors.wants('alias')) this.emit({ type: 'alias', session: session.info(), alias, added: true });
+    if (this.monitors.wants('alias'))
+      this.emit({ type: 'alias', session: session.info(), alias, added: true });
   }
 
   /** @internal */
@@ -657,7 +722,8 @@ export class Kernel {
     this.aliases.delete(alias);
     session.aliasList = session.aliasList?.filter((a) => a !== alias) ?? null;
     if (session.aliasList?.length === 0) session.aliasList = null;
-    if (this.monitors.wants('alias')) this.emit({ type: 'alias', session: session.info(), alias, added: false });
+    if (this.monitors.wants('alias'))
+      this.emit({ type: 'alias', session: session.info(), alias, added: false });
     this.release(session);
     return true;
   }
@@ -667,7 +733,10 @@ export class Kernel {
     const added: string[] = [];
     for (const event of events) {
       if (typeof event !== 'string' || event === '' || event.includes('/')) {
-        throw new IkcError('IKC_ERR_INVALID_ARG', `a published event must be a non-empty string without "/", got ${JSON.stringify(event)}`);
+        throw new IkcError(
+          'IKC_ERR_INVALID_ARG',
+          `a published event must be a non-empty string without "/", got ${JSON.stringify(event)}`,
+        );
       }
       const set = (session.publishedSet ??= new Set());
       if (!set.has(event)) {
@@ -675,22 +744,27 @@ export class Kernel {
         added.push(event);
       }
     }
-    if (added.length && this.monitors.wants('publish')) this.emit({ type: 'publish', session: session.info(), events: added });
+    if (added.length && this.monitors.wants('publish'))
+      this.emit({ type: 'publish', session: session.info(), events: added });
   }
 
   /** @internal */
   retract(session: Session, events: string[]): void {
     const removed = events.filter((e) => session.publishedSet?.delete(e));
-    if (removed.length && this.monitors.wants('retract')) this.emit({ type: 'retract', session: session.info(), events: removed });
+    if (removed.length && this.monitors.wants('retract'))
+      this.emit({ type: 'retract', session: session.info(), events: removed });
   }
 
   // ---- timers -------------------------------------------------------------------------------
 
   /** @internal */
   addAlarm(session: Session, event: string, due: number, args: unknown[], name?: string): number {
-    if (typeof event !== 'string' || event === '') throw new IkcError('IKC_ERR_INVALID_ARG', 'a timer needs an event name');
-    if (!Number.isFinite(due)) throw new IkcError('IKC_ERR_INVALID_ARG', `a timer needs a finite time, got ${due}`);
-    if (session.state !== RUNNING) throw new IkcError('IKC_ERR_NO_SESSION', `session ${session.id} has stopped`);
+    if (typeof event !== 'string' || event === '')
+      throw new IkcError('IKC_ERR_INVALID_ARG', 'a timer needs an event name');
+    if (!Number.isFinite(due))
+      throw new IkcError('IKC_ERR_INVALID_ARG', `a timer needs a finite time, got ${due}`);
+    if (session.state !== RUNNING)
+      throw new IkcError('IKC_ERR_NO_SESSION', `session ${session.id} has stopped`);
     const alarm = this.timers.add(session, due, event, args, name);
     (session.alarmIds ??= new Set()).add(alarm.id);
     if (name !== undefined) (session.named ??= new Map()).set(name, alarm.id);
@@ -699,7 +773,12 @@ export class Kernel {
   }
 
   /** @internal Replaces the session's timer named `event`; with no time, only clears it. */
-  setNamedAlarm(session: Session, event: string, due: number | undefined, args: unknown[]): number | undefined {
+  setNamedAlarm(
+    session: Session,
+    event: string,
+    due: number | undefined,
+    args: unknown[],
+  ): number | undefined {
     const existing = session.named?.get(event);
     if (existing !== undefined) this.removeAlarm(session, existing);
     return due === undefined ? undefined : this.addAlarm(session, event, due, args, event);
@@ -750,11 +829,13 @@ export class Kernel {
   /**
    * Delivers a signal now to `target` and its descendants ('*': every session) through their
    * `_signal(ctx, name, ...args)` handlers. A session that does not handle a terminal signal
-   * (TERM, INT, HUP) stops; one handles it by returning true or calling ctx.sigHandled().
-   * Returns true when any session handled it.
+   * (TERM, INT, HUP, ZOMBIE) stops; a handler handles it by calling ctx.sigHandled() before
+   * it returns (a return value does not count: as in POE, where an arrow function's stray
+   * truthy result kept sessions alive by accident). Returns true when any session handled it.
    */
   signal(target: Target | '*', name: string, ...args: unknown[]): boolean {
-    if (typeof name !== 'string' || name === '') throw new IkcError('IKC_ERR_INVALID_ARG', 'a signal needs a name');
+    if (typeof name !== 'string' || name === '')
+      throw new IkcError('IKC_ERR_INVALID_ARG', 'a signal needs a name');
     let tops: Session[];
     if (target === '*') tops = this.topLevel();
     else {
@@ -762,7 +843,8 @@ export class Kernel {
       if (found instanceof IkcError) throw found;
       tops = found === this.root ? this.topLevel() : [found];
     }
-    if (this.monitors.wants('signal')) this.emit({ type: 'signal', name, target: target === '*' ? '*' : String(target) });
+    if (this.monitors.wants('signal'))
+      this.emit({ type: 'signal', name, target: target === '*' ? '*' : String(target) });
     const terminal = TERMINAL_SIGNALS.has(name);
     let anyHandled = false;
     for (const session of this.postOrder(tops)) {
@@ -786,11 +868,17 @@ export class Kernel {
     this.signalHandled = false;
     let handled = false;
     try {
-      const result = this.invokeNow(session, '_signal', [name, ...args], this.root);
-      handled = this.signalHandled || result === true;
+      this.invokeNow(session, '_signal', [name, ...args], this.root);
+      handled = this.signalHandled;
     } catch (err) {
       this.emitError(err, session, '_signal') ||
-        this.onUnhandledError({ type: 'error', kernel: this.name, error: err, session: session.id, event: '_signal' });
+        this.onUnhandledError({
+          type: 'error',
+          kernel: this.name,
+          error: err,
+          session: session.id,
+          event: '_signal',
+        });
     } finally {
       this.signalHandled = outer;
     }
@@ -799,7 +887,8 @@ export class Kernel {
 
   private topLevel(): Session[] {
     const out: Session[] = [];
-    for (const s of this.sessions.values()) if (s !== this.root && s.parentSession === null && s.state === RUNNING) out.push(s);
+    for (const s of this.sessions.values())
+      if (s !== this.root && s.parentSession === null && s.state === RUNNING) out.push(s);
     return out;
   }
 
@@ -821,13 +910,23 @@ export class Kernel {
     };
     process.on('SIGINT', this.processListener);
     process.on('SIGTERM', this.processListener);
+    // Node emits beforeExit when its loop has nothing left to do. Sessions still alive then
+    // are held only by aliases or holds that nothing will ever use: POE's idle kernel.
+    this.beforeExitListener = () => {
+      if (this.queue.length > 0 || this.timers.size > 0 || this.live === 0) return;
+      this.signal('*', 'IDLE');
+      if (this.queue.length === 0 && this.timers.size === 0 && this.live > 0) this.signal('*', 'ZOMBIE');
+    };
+    process.on('beforeExit', this.beforeExitListener);
   }
 
   private removeProcessSignals(): void {
     if (!this.processListener) return;
     process.off('SIGINT', this.processListener);
     process.off('SIGTERM', this.processListener);
+    if (this.beforeExitListener) process.off('beforeExit', this.beforeExitListener);
     this.processListener = undefined;
+    this.beforeExitListener = undefined;
   }
 
   // ---- monitors -----------------------------------------------------------------------------
@@ -846,4 +945,3 @@ export class Kernel {
     return this.monitors.emit({ ...event, kernel: this.name } as MonitorEvent);
   }
 }
-

@@ -95,7 +95,12 @@ export class Session<H = any> {
   }
 
   info(): SessionInfo {
-    return { id: this.id, aliases: this.aliases, published: this.published, parent: this.parentSession?.id ?? null };
+    return {
+      id: this.id,
+      aliases: this.aliases,
+      published: this.published,
+      parent: this.parentSession?.id ?? null,
+    };
   }
 
   post(event: string, ...args: unknown[]): void {

@@ -20,9 +20,13 @@ function decode(part: string, spec: string): string {
   try {
     return decodeURIComponent(part);
   } catch (cause) {
-    throw new IkcError('IKC_ERR_BAD_SPEC', `bad specifier "${spec}": "${part}" is not valid percent-encoding`, {
-      cause,
-    });
+    throw new IkcError(
+      'IKC_ERR_BAD_SPEC',
+      `bad specifier "${spec}": "${part}" is not valid percent-encoding`,
+      {
+        cause,
+      },
+    );
   }
 }
 

@@ -41,7 +41,10 @@ describe('session lifetime', () => {
   it('is held alive by an alias until the alias is removed', async () => {
     const { kernel } = testKernel();
     let stopped = false;
-    const s = kernel.spawn({ alias: ['one', 'two'], events: { drop: (ctx, a: string) => ctx.aliasRemove(a), _stop: () => void (stopped = true) } });
+    const s = kernel.spawn({
+      alias: ['one', 'two'],
+      events: { drop: (ctx, a: string) => ctx.aliasRemove(a), _stop: () => void (stopped = true) },
+    });
     assert.deepEqual(s.aliases, ['one', 'two']);
     kernel.post(s, 'drop', 'one');
     await kernel.idle();
@@ -66,7 +69,9 @@ describe('session lifetime', () => {
     const { kernel } = testKernel();
     let release: (() => void) | undefined;
     let stopped = false;
-    kernel.spawn({ events: { _start: (ctx) => void (release = ctx.hold()), _stop: () => void (stopped = true) } });
+    kernel.spawn({
+      events: { _start: (ctx) => void (release = ctx.hold()), _stop: () => void (stopped = true) },
+    });
     await kernel.idle();
     assert.equal(stopped, false);
     release?.();
@@ -103,10 +108,13 @@ describe('session lifetime', () => {
     const parent = kernel.spawn({
       events: {
         _start: (ctx) => {
-          child = ctx.spawn({ events: { _start: () => 'child-ready', _stop: () => void log.push('child stop') } });
+          child = ctx.spawn({
+            events: { _start: () => 'child-ready', _stop: () => void log.push('child stop') },
+          });
         },
         // _child create arrives inside ctx.spawn, before spawn returns (POE's order): compare ids later.
-        _child: (_ctx, what: string, who: Session, result?: unknown) => void log.push(`_child ${what} ${who.id} ${result ?? ''}`.trim()),
+        _child: (_ctx, what: string, who: Session, result?: unknown) =>
+          void log.push(`_child ${what} ${who.id} ${result ?? ''}`.trim()),
         _stop: () => void log.push('parent stop'),
       },
     });
@@ -114,13 +122,20 @@ describe('session lifetime', () => {
     assert.deepEqual(parent.children, [child]);
     await kernel.run();
     const id = child?.id;
-    assert.deepEqual(log, [`_child create ${id} child-ready`, 'child stop', `_child lose ${id}`, 'parent stop']);
+    assert.deepEqual(log, [
+      `_child create ${id} child-ready`,
+      'child stop',
+      `_child lose ${id}`,
+      'parent stop',
+    ]);
   });
 
   it('makes a session spawned inside a handler with kernel.spawn a child of the running session', async () => {
     const { kernel } = testKernel();
     let inner: Session | undefined;
-    const outer = kernel.spawn({ events: { _start: (ctx) => void (inner = ctx.kernel.spawn({ events: {} })) } });
+    const outer = kernel.spawn({
+      events: { _start: (ctx) => void (inner = ctx.kernel.spawn({ events: {} })) },
+    });
     assert.equal(inner?.parent, outer);
     await kernel.run();
   });
@@ -134,7 +149,18 @@ describe('session lifetime', () => {
       alias: 'top',
       events: {
         _start: (ctx) => {
-          middle = ctx.spawn({ events: { _start: (c) => void (leaf = c.spawn({ alias: 'leaf', events: { _parent: (_c, from: Session, to: Session) => void log.push(`leaf parent ${from === middle} ${to === top}`) } })) } });
+          middle = ctx.spawn({
+            events: {
+              _start: (c) =>
+                void (leaf = c.spawn({
+                  alias: 'leaf',
+                  events: {
+                    _parent: (_c, from: Session, to: Session) =>
+                      void log.push(`leaf parent ${from === middle} ${to === top}`),
+                  },
+                })),
+            },
+          });
         },
         _child: (_ctx, what: string, who: Session) => void log.push(`top ${what} ${who.id}`),
       },
@@ -199,7 +225,16 @@ describe('session lifetime', () => {
     const { kernel } = testKernel();
     let stopped = false;
     assert.throws(
-      () => kernel.spawn({ alias: 'broken', events: { _start: () => { throw new Error('no'); }, _stop: () => void (stopped = true) } }),
+      () =>
+        kernel.spawn({
+          alias: 'broken',
+          events: {
+            _start: () => {
+              throw new Error('no');
+            },
+            _stop: () => void (stopped = true),
+          },
+        }),
       { code: 'IKC_ERR_HANDLER' },
     );
     assert.equal(stopped, true);

@@ -9,7 +9,9 @@ describe('monitors', () => {
     const seen: string[] = [];
     kernel.monitor(undefined, (e) => {
       const s = e.session as { aliases: string[] };
-      seen.push(`${e.type} ${s.aliases.join(',')} ${(e.events as string[] | undefined)?.join(',') ?? e.alias ?? ''}`.trim());
+      seen.push(
+        `${e.type} ${s.aliases.join(',')} ${(e.events as string[] | undefined)?.join(',') ?? e.alias ?? ''}`.trim(),
+      );
     });
     const s = kernel.spawn({
       alias: 'calc',

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import type { Session } from '../src/index.js';
 import { testKernel } from './helpers.js';
 
@@ -12,7 +12,14 @@ describe('signals', () => {
     kernel.spawn({ alias: 'plain', events: { _stop: () => void log.push('plain stop') } });
     kernel.spawn({
       alias: 'byReturn',
-      events: { _signal: (_ctx, name: string) => (log.push(`byReturn got ${name}`), true) },
+      // Returning true does not handle a signal: only ctx.sigHandled() does.
+      events: {
+        _signal: (_ctx, name: string) => {
+          log.push(`byReturn got ${name}`);
+          return true;
+        },
+        _stop: () => void log.push('byReturn stop'),
+      },
     });
     kernel.spawn({
       alias: 'byCall',
@@ -23,11 +30,27 @@ describe('signals', () => {
         },
       },
     });
-    kernel.spawn({ alias: 'ignores', events: { _signal: () => void log.push('ignores got TERM'), _stop: () => void log.push('ignores stop') } });
+    kernel.spawn({
+      alias: 'ignores',
+      events: {
+        _signal: () => void log.push('ignores got TERM'),
+        _stop: () => void log.push('ignores stop'),
+      },
+    });
     const handled = kernel.signal('*', 'TERM', 'shutdown');
     assert.equal(handled, true);
-    assert.deepEqual(log.sort(), ['byCall got TERM shutdown', 'byReturn got TERM', 'ignores got TERM', 'ignores stop', 'plain stop']);
-    assert.deepEqual(kernel.list().map((s) => s.aliases[0]).sort(), ['byCall', 'byReturn']);
+    assert.deepEqual(log.sort(), [
+      'byCall got TERM shutdown',
+      'byReturn got TERM',
+      'byReturn stop',
+      'ignores got TERM',
+      'ignores stop',
+      'plain stop',
+    ]);
+    assert.deepEqual(
+      kernel.list().map((s) => s.aliases[0]),
+      ['byCall'],
+    );
     await kernel.stop();
   });
 
@@ -36,7 +59,13 @@ describe('signals', () => {
     const got: string[] = [];
     const sig = (name: string) => ({ _signal: () => void got.push(name) });
     let child: Session | undefined;
-    const parent = kernel.spawn({ alias: 'parent', events: { ...sig('parent'), _start: (ctx) => void (child = ctx.spawn({ alias: 'child', events: sig('child') })) } });
+    const parent = kernel.spawn({
+      alias: 'parent',
+      events: {
+        ...sig('parent'),
+        _start: (ctx) => void (child = ctx.spawn({ alias: 'child', events: sig('child') })),
+      },
+    });
     kernel.spawn({ alias: 'other', events: sig('other') });
     kernel.signal(parent, 'INT');
     assert.deepEqual(got, ['child', 'parent'], 'children hear it before their parent');
@@ -48,7 +77,10 @@ describe('signals', () => {
   it('a non-terminal signal stops nothing', async () => {
     const { kernel } = testKernel();
     const got: unknown[] = [];
-    kernel.spawn({ alias: 'a', events: { _signal: (_ctx, name: string, ...args: unknown[]) => void got.push([name, ...args]) } });
+    kernel.spawn({
+      alias: 'a',
+      events: { _signal: (_ctx, name: string, ...args: unknown[]) => void got.push([name, ...args]) },
+    });
     assert.equal(kernel.signal('a', 'USR1', 1, 2), false);
     assert.deepEqual(got, [['USR1', 1, 2]]);
     assert.equal(kernel.size, 1);
@@ -58,6 +90,17 @@ describe('signals', () => {
   it('signal to an unknown session throws IKC_ERR_NO_SESSION', () => {
     const { kernel } = testKernel();
     assert.throws(() => kernel.signal('ghost', 'TERM'), { code: 'IKC_ERR_NO_SESSION' });
+  });
+
+  it('when the event loop runs dry with only alias-held sessions, sends IDLE then ZOMBIE and run() resolves', async () => {
+    const script = fileURLToPath(new URL('./fixtures/idle-child.js', import.meta.url));
+    const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (d: string) => (out += d));
+    const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    assert.equal(code, 0, `exit code 0, not 13 (an unsettled top-level await); output: ${out}`);
+    assert.equal(out, 'signal IDLE\nsignal ZOMBIE\nstopped\nrun resolved\n');
   });
 
   it("turns the process's SIGTERM and SIGINT into kernel signals, so a kernel shuts down gracefully", async () => {
@@ -74,7 +117,9 @@ describe('signals', () => {
       });
       await ready;
       child.kill(sig);
-      const [code, signal] = await new Promise<[number | null, string | null]>((r) => child.on('exit', (c, s) => r([c, s])));
+      const [code, signal] = await new Promise<[number | null, string | null]>((r) =>
+        child.on('exit', (c, s) => r([c, s])),
+      );
       assert.equal(signal, null, `the process was not killed by ${sig}`);
       assert.equal(code, 0);
       const name = sig === 'SIGTERM' ? 'TERM' : 'INT';

@@ -12,7 +12,13 @@ describe('specifiers', () => {
   });
 
   it('format back to the same text', () => {
-    for (const text of ['poe://beta/calc/add', 'poe://beta/calc', 'poe:///calc/add', 'poe://*/calc/add', 'poe://k/a%20b/e']) {
+    for (const text of [
+      'poe://beta/calc/add',
+      'poe://beta/calc',
+      'poe:///calc/add',
+      'poe://*/calc/add',
+      'poe://k/a%20b/e',
+    ]) {
       assert.equal(formatSpec(parseSpec(text)), text);
     }
   });
@@ -27,11 +33,14 @@ describe('specifiers', () => {
       ['poe://beta/%E0%A4%A/x', /percent-encoding/],
     ];
     for (const [text, why] of bad) {
-      assert.throws(() => parseSpec(text), (err: { code: string; message: string }) => {
-        assert.equal(err.code, 'IKC_ERR_BAD_SPEC', text);
-        assert.match(err.message, why);
-        return true;
-      });
+      assert.throws(
+        () => parseSpec(text),
+        (err: { code: string; message: string }) => {
+          assert.equal(err.code, 'IKC_ERR_BAD_SPEC', text);
+          assert.match(err.message, why);
+          return true;
+        },
+      );
     }
     assert.equal(isSpec('calc'), false);
     assert.equal(isSpec('poe://x/y'), true);

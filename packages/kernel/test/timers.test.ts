@@ -16,7 +16,8 @@ describe('timers', () => {
     t.kernel.spawn({
       events: {
         _start: (ctx) => void ctx.delay('tick', 1000, 'a', 1),
-        tick: (ctx, ...args: unknown[]) => void fired.push([t.clock.now(), ctx.sender === ctx.session, ...args]),
+        tick: (ctx, ...args: unknown[]) =>
+          void fired.push([t.clock.now(), ctx.sender === ctx.session, ...args]),
       },
     });
     const start = t.clock.now();
@@ -165,7 +166,9 @@ describe('timers', () => {
   it('stopping a session cancels its timers', async () => {
     const t = testKernel();
     const log: string[] = [];
-    const s = t.kernel.spawn({ events: { _start: (ctx) => void ctx.delay('never', 100), never: () => void log.push('fired') } });
+    const s = t.kernel.spawn({
+      events: { _start: (ctx) => void ctx.delay('never', 100), never: () => void log.push('fired') },
+    });
     t.kernel.stopSession(s);
     assert.equal(t.clock.pending, 0, 'no host timer stays armed');
     await advance(t, 1000);
@@ -175,7 +178,9 @@ describe('timers', () => {
   it('refuses a timer with no finite time', () => {
     const t = testKernel();
     t.kernel.spawn({
-      events: { _start: (ctx) => assert.throws(() => ctx.delaySet('x', Number.NaN), { code: 'IKC_ERR_INVALID_ARG' }) },
+      events: {
+        _start: (ctx) => assert.throws(() => ctx.delaySet('x', Number.NaN), { code: 'IKC_ERR_INVALID_ARG' }),
+      },
     });
   });
 });
