@@ -1,5 +1,5 @@
 import type { Kernel, Target } from './kernel.js';
-import type { Session, SessionDefinition } from './session.js';
+import type { CallOptions, Session, SessionDefinition } from './session.js';
 
 /**
  * What a handler gets as its first argument: who it is, who sent the event, and the kernel's
@@ -24,14 +24,24 @@ export class Context<H = any> {
     this.session.heap = value;
   }
 
-  /** Queues an event for `target`, FIFO, with this session as the sender. */
-  post(target: Target, event: string, ...args: unknown[]): void {
+  /** Queues an event for `target`, FIFO, with this session as the sender. A specifier with
+   * an event (poe://K/S/EVENT) carries the event itself: the rest are arguments. */
+  post(target: Target, event: string, ...args: unknown[]): void;
+  post(spec: `poe://${string}`, ...args: unknown[]): void;
+  post(target: Target, event?: unknown, ...args: unknown[]): void {
     this.kernel.postFrom(this.session, target, event, args);
   }
 
   /** Runs `target`'s handler now and resolves to its (awaited) return value. */
-  call<T = unknown>(target: Target, event: string, ...args: unknown[]): Promise<T> {
+  call<T = unknown>(target: Target, event: string, ...args: unknown[]): Promise<T>;
+  call<T = unknown>(spec: `poe://${string}`, ...args: unknown[]): Promise<T>;
+  call<T = unknown>(target: Target, event?: unknown, ...args: unknown[]): Promise<T> {
     return this.kernel.callFrom(this.session, target, event, args) as Promise<T>;
+  }
+
+  /** Like call, with a timeout (ms) and an AbortSignal. */
+  callWith<T = unknown>(options: CallOptions, target: Target, event: string, ...args: unknown[]): Promise<T> {
+    return this.kernel.callFrom(this.session, target, event, args, options) as Promise<T>;
   }
 
   /** Posts an event to this session itself. */

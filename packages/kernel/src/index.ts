@@ -6,7 +6,16 @@
 export { IkcError } from '@ikc/wire';
 export { type Clock, FakeClock, systemClock } from './clock.js';
 export { Context } from './context.js';
-export { Kernel, type KernelOptions, type Target, TERMINAL_SIGNALS } from './kernel.js';
+export { withDeadline } from './deadline.js';
+export { Kernel, type KernelOptions, type Router, type Target, TERMINAL_SIGNALS } from './kernel.js';
 export { MONITOR_BUFFER_EVENTS, Monitor, type MonitorCallback, type MonitorEvent } from './monitor.js';
-export { type Events, type Handler, Session, type SessionDefinition, type SessionInfo } from './session.js';
+export {
+  type CallOptions,
+  type Events,
+  type Handler,
+  type RemoteEndpoint,
+  Session,
+  type SessionDefinition,
+  type SessionInfo,
+} from './session.js';
 export { formatSpec, isSpec, parseSpec, type Spec } from './spec.js';

@@ -3,11 +3,14 @@ import { IkcError } from '@ikc/wire';
 import { nanoid } from 'nanoid';
 import { type Clock, systemClock } from './clock.js';
 import { Context } from './context.js';
+import { withDeadline } from './deadline.js';
 import { EventQueue, type Queued } from './fifo.js';
 import { type Monitor, type MonitorCallback, type MonitorEvent, MonitorHub } from './monitor.js';
 import {
+  type CallOptions,
   type Events,
   type Handler,
+  type RemoteEndpoint,
   RUNNING,
   Session,
   type SessionDefinition,
@@ -15,7 +18,7 @@ import {
   STOPPED,
   STOPPING,
 } from './session.js';
-import { isSpec, parseSpec } from './spec.js';
+import { formatSpec, isSpec, parseSpec, type Spec } from './spec.js';
 import { type Alarm, TimerQueue } from './timers.js';
 
 /** Where an event can go: a session object, its id, one of its aliases, or poe://KERNEL/SESSION. */
@@ -36,6 +39,25 @@ export interface KernelOptions {
    * watches errors (default: one line on stderr). */
   onUnhandledError?: (event: MonitorEvent) => void;
 }
+
+/**
+ * Takes the events whose specifier names another kernel (or `*`). @ikc/mesh attaches one;
+ * without it such a target is IKC_ERR_NOT_LOCAL. Errors of a routed post are the router's
+ * to report, with kernel.reportError.
+ */
+export interface Router {
+  post(sender: Session, spec: Spec, event: string, args: unknown[]): void;
+  call(sender: Session, spec: Spec, event: string, args: unknown[], options: CallOptions): Promise<unknown>;
+  /** A proxy for a session elsewhere, created on first resolution. */
+  resolve(spec: Spec): Promise<Session>;
+}
+
+/** A target that names a session on another kernel, for the router. */
+class Routed {
+  constructor(readonly spec: Spec) {}
+}
+
+const NO_OPTIONS: CallOptions = Object.freeze({});
 
 /** Signals that stop every session that receives them without handling them. */
 export const TERMINAL_SIGNALS: ReadonlySet<string> = new Set(['TERM', 'INT', 'HUP', 'ZOMBIE']);
@@ -105,6 +127,7 @@ export class Kernel {
   private signalHandled = false;
   private stopped = false;
   private processListener: ((sig: NodeJS.Signals) => void) | undefined;
+  private router: Router | undefined;
   private beforeExitListener: (() => void) | undefined;
 
   constructor(options: KernelOptions = {}) {
@@ -196,14 +219,28 @@ export class Kernel {
   /** Resolves a target to a session, or rejects with IKC_ERR_NO_SESSION (or IKC_ERR_NOT_LOCAL). */
   async resolve(target: Target): Promise<Session> {
     const found = this.find(target);
-    if (found instanceof IkcError) throw found;
+    if (found instanceof IkcError) {
+      // A bare name that is not here may be a published alias elsewhere in the cloud.
+      if (
+        this.router &&
+        found.code === 'IKC_ERR_NO_SESSION' &&
+        typeof target === 'string' &&
+        !isSpec(target)
+      ) {
+        return this.router.resolve({ kernel: '*', session: target });
+      }
+      throw found;
+    }
+    if (found instanceof Routed) return (this.router as Router).resolve(found.spec);
     return found;
   }
 
   /** Every live session on this kernel (the root excluded). */
   list(): SessionInfo[] {
     const out: SessionInfo[] = [];
-    for (const s of this.sessions.values()) if (s !== this.root && s.state === RUNNING) out.push(s.info());
+    for (const s of this.sessions.values()) {
+      if (s !== this.root && s.state === RUNNING && s.remote === null) out.push(s.info());
+    }
     return out;
   }
 
@@ -217,7 +254,7 @@ export class Kernel {
   }
 
   /** Finds the session a target names and the event, or says exactly why not. */
-  private find(target: Target): Session | IkcError {
+  private find(target: Target): Session | IkcError | Routed {
     if (target instanceof Session) {
       if (target.kernel !== this) {
         return new IkcError(
@@ -244,6 +281,10 @@ export class Kernel {
         return err as IkcError;
       }
       if (!this.isLocalKernel(spec.kernel)) {
+        // A resolved proxy answers to its specifier, as an alias of this kernel.
+        const proxy = this.aliases.get(formatSpec({ kernel: spec.kernel, session: spec.session }));
+        if (proxy?.state === RUNNING) return proxy;
+        if (this.router) return new Routed(spec);
         return new IkcError(
           'IKC_ERR_NOT_LOCAL',
           `"${target}" names kernel "${spec.kernel}", and kernel ${this.name} is not attached to a cloud`,
@@ -296,9 +337,52 @@ export class Kernel {
     return this.callFrom(this.current ?? this.root, target, event, args) as Promise<T>;
   }
 
+  /** Like call, with a timeout (ms) and an AbortSignal: `callWith({ timeoutMs: 500 }, 'calc', 'add', 1, 2)`. */
+  callWith<T = unknown>(
+    options: CallOptions,
+    target: Target,
+    event?: unknown,
+    ...args: unknown[]
+  ): Promise<T> {
+    return this.callFrom(this.current ?? this.root, target, event, args, options) as Promise<T>;
+  }
+
+  /** Lets a router (@ikc/mesh) take events for other kernels. */
+  attachRouter(router: Router): void {
+    this.router = router;
+  }
+
+  /**
+   * Adds a proxy: a session of this kernel whose events go to `remote`. Its id is the remote
+   * session's (ids are cloud-unique); `aliases` may be specifiers (`poe://beta/calc`). Proxies
+   * do not count as live sessions for run(), and are not listed. The caller holds it alive
+   * with hold() and releases it when the remote session is gone; then it stops like any session.
+   */
+  addProxy(remote: RemoteEndpoint, id: string, aliases: string[] = [], published: string[] = []): Session {
+    const existing = this.sessions.get(id);
+    if (existing?.state === RUNNING) return existing;
+    const proxy = new Session(this, id, {}, {}, null);
+    proxy.remote = remote;
+    if (published.length) proxy.publishedSet = new Set(published);
+    this.sessions.set(id, proxy);
+    for (const alias of aliases) {
+      if (this.aliases.get(alias)?.state === RUNNING) continue;
+      this.aliases.set(alias, proxy);
+      if (proxy.aliasList) proxy.aliasList.push(alias);
+      else proxy.aliasList = [alias];
+      proxy.refs++;
+    }
+    return proxy;
+  }
+
+  /** @internal For a router: tells a sender that its event could not be delivered (see reportToSender). */
+  reportError(sender: Session, err: IkcError, about: { session?: string; event?: string }): void {
+    this.reportToSender(sender, err, about);
+  }
+
   /** @internal */
   postFrom(sender: Session, target: Target, event: unknown, args: unknown[]): void {
-    let found: Session | IkcError | undefined = this.quick(target);
+    let found: Session | IkcError | Routed | undefined = this.quick(target);
     if (found === undefined) {
       [target, event, args] = this.splitTarget(target, event, args);
       found = this.find(target);
@@ -311,6 +395,11 @@ export class Kernel {
     if (found instanceof IkcError) {
       return this.reportToSender(sender, found, { event: typeof event === 'string' ? event : undefined });
     }
+    if (found instanceof Routed)
+      return (this.router as Router).post(sender, found.spec, event as string, args);
+    // A proxy's events go out at once, not through the queue: a session's posts and calls to
+    // a remote session then leave in the order they were made.
+    if (found.remote !== null) return found.remote.post(sender, event as string, args);
     // A queued event holds both ends (as in POE), so its sender is still there for a reply or an error.
     found.refs++;
     sender.refs++;
@@ -319,8 +408,14 @@ export class Kernel {
   }
 
   /** @internal */
-  callFrom(sender: Session, target: Target, event: unknown, args: unknown[]): Promise<unknown> {
-    let found: Session | IkcError | undefined = this.quick(target);
+  callFrom(
+    sender: Session,
+    target: Target,
+    event: unknown,
+    args: unknown[],
+    options: CallOptions = NO_OPTIONS,
+  ): Promise<unknown> {
+    let found: Session | IkcError | Routed | undefined = this.quick(target);
     if (found === undefined) {
       [target, event, args] = this.splitTarget(target, event, args);
       found = this.find(target);
@@ -330,8 +425,13 @@ export class Kernel {
       found = new IkcError('IKC_ERR_INVALID_ARG', `call() needs an event name, got ${typeof event}`);
     }
     if (found instanceof IkcError) return Promise.reject(found);
-    const session = found;
     const name = event as string;
+    if (found instanceof Routed) return (this.router as Router).call(sender, found.spec, name, args, options);
+    if (found.remote !== null) return found.remote.call(sender, name, args, options);
+    if (options !== NO_OPTIONS) {
+      return withDeadline(this.callFrom(sender, found, name, args), options, this.clock, `call of "${name}"`);
+    }
+    const session = found;
     let handler = session.events[name];
     let handlerArgs = args;
     if (handler === undefined) {
@@ -601,13 +701,15 @@ export class Kernel {
     session.named = null;
     this.sessions.delete(session.id);
     session.state = STOPPED;
-    if (this.monitors.wants('unregister')) this.emit({ type: 'unregister', session: session.info() });
+    if (session.remote === null && this.monitors.wants('unregister')) {
+      this.emit({ type: 'unregister', session: session.info() });
+    }
     if (parent) {
       parent.childSet?.delete(session);
       this.notify(parent, '_child', ['lose', session], session);
       this.release(parent);
     }
-    if (--this.live === 0) this.becameEmpty();
+    if (session.remote === null && --this.live === 0) this.becameEmpty();
   }
 
   private reparent(child: Session, from: Session, to: Session | null): void {
@@ -637,7 +739,7 @@ export class Kernel {
   /** Stops every session (children before parents), cancels all timers and refuses new work. */
   async stop(): Promise<void> {
     if (!this.stopped) {
-      for (const s of this.postOrder(this.topLevel())) this.stopSession(s);
+      for (const s of this.postOrder(this.topLevel(true))) this.stopSession(s);
       this.stopped = true;
       this.timers.clear();
       this.removeProcessSignals();
@@ -843,6 +945,12 @@ export class Kernel {
     else {
       const found = this.find(target);
       if (found instanceof IkcError) throw found;
+      if (found instanceof Routed || found.remote !== null) {
+        throw new IkcError(
+          'IKC_ERR_NOT_LOCAL',
+          `signals reach sessions of this kernel only, not ${String(target)}`,
+        );
+      }
       tops = found === this.root ? this.topLevel() : [found];
     }
     if (this.monitors.wants('signal'))
@@ -887,10 +995,13 @@ export class Kernel {
     return handled;
   }
 
-  private topLevel(): Session[] {
+  /** Sessions without a parent; proxies only when asked (signals are for local sessions). */
+  private topLevel(withProxies = false): Session[] {
     const out: Session[] = [];
-    for (const s of this.sessions.values())
-      if (s !== this.root && s.parentSession === null && s.state === RUNNING) out.push(s);
+    for (const s of this.sessions.values()) {
+      if (s === this.root || s.parentSession !== null || s.state !== RUNNING) continue;
+      if (s.remote === null || withProxies) out.push(s);
+    }
     return out;
   }
 

@@ -25,6 +25,25 @@ export interface SessionDefinition<H = any> {
   args?: unknown[];
 }
 
+/** Options of a call: how long to wait, and a way to give up early. */
+export interface CallOptions {
+  /** Reject with IKC_ERR_TIMEOUT after this long (milliseconds). */
+  timeoutMs?: number;
+  /** Reject with IKC_ERR_ABORTED when this signal aborts. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Where a proxy session's events go: a session on another kernel. @ikc/mesh implements it;
+ * the local kernel hands post and call to it instead of dispatching them.
+ */
+export interface RemoteEndpoint {
+  readonly kernelId: string;
+  readonly kernelName: string;
+  post(sender: Session, event: string, args: unknown[]): void;
+  call(sender: Session, event: string, args: unknown[], options: CallOptions): Promise<unknown>;
+}
+
 /** Life states. A session is only addressable while RUNNING. */
 export const RUNNING = 1;
 export const STOPPING = 2;
@@ -56,6 +75,8 @@ export class Session<H = any> {
   named: Map<string, number> | null = null;
   /** @internal Every pending alarm of this session, so a stop can cancel them. */
   alarmIds: Set<number> | null = null;
+  /** Set on a proxy: the remote session its events go to. Null for a local session. */
+  remote: RemoteEndpoint | null = null;
 
   constructor(
     readonly kernel: Kernel,
@@ -92,6 +113,11 @@ export class Session<H = any> {
   /** How many things hold this session alive right now. */
   get holds(): number {
     return this.refs;
+  }
+
+  /** True for a proxy of a session on another kernel. */
+  get isProxy(): boolean {
+    return this.remote !== null;
   }
 
   info(): SessionInfo {

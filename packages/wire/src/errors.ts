@@ -15,8 +15,9 @@ export const ERROR_CODES = {
     'The target session stopped before a queued event or timer could be delivered to it.',
   IKC_ERR_ALIAS_TAKEN: 'The alias is already held by another session on this kernel.',
   IKC_ERR_KERNEL_STOPPED: 'The kernel has stopped; it accepts no more sessions or events.',
-  IKC_ERR_NOT_LOCAL:
-    'The specifier names another kernel, and this kernel is not attached to a cloud.',
+  IKC_ERR_NOT_LOCAL: 'The specifier names another kernel, and this kernel is not attached to a cloud.',
+  IKC_ERR_TIMEOUT: 'A call did not settle within its timeout.',
+  IKC_ERR_ABORTED: "A call was abandoned because its AbortSignal aborted; `cause` holds the signal's reason.",
   // Wire codec
   IKC_ERR_FRAME_TRUNCATED: 'A message ended in the middle of a frame.',
   IKC_ERR_FRAME_TOO_LARGE: 'A message, or a string, binary or collection inside it, exceeds its limit.',
@@ -31,6 +32,17 @@ export const ERROR_CODES = {
     'A frame cannot be encoded: a field has the wrong type, a value cannot be represented (a symbol, a cycle, a bigint beyond 64 bits), or the result breaks a limit; `cause` holds the detail.',
   IKC_ERR_AUTH: "The peer's handshake proof did not verify: the two kernels do not share the cloud secret.",
   IKC_ERR_CLOUD: 'The peer belongs to another cloud (its HELLO names a different cloud.name).',
+  // Mesh: links between kernels
+  IKC_ERR_CONNECT: 'A connection to another kernel could not be opened (refused, timed out, aborted).',
+  IKC_ERR_LISTEN: 'A kernel could not listen on an address (in use, no permission).',
+  IKC_ERR_INSECURE_LISTEN:
+    'A kernel without cloud.secret (or TLS) was asked to listen beyond loopback; it refuses.',
+  IKC_ERR_HANDSHAKE: 'A handshake broke its order, stalled past its timeout, or the peer refused it.',
+  IKC_ERR_PROTOCOL: 'A peer sent a frame that is not allowed at that point (e.g. before the handshake).',
+  IKC_ERR_NOT_PUBLISHED: 'The event is not published, so other kernels may not post to or call it.',
+  IKC_ERR_UNREACHABLE: 'No link to the kernel that holds the target, or it went away before answering.',
+  IKC_ERR_OVERLOADED: 'A peer has too many calls in flight on one link; this one was refused.',
+  IKC_ERR_NAME_TAKEN: 'Another live kernel in the cloud already uses this kernel name.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
