@@ -8,7 +8,13 @@ export { type Clock, FakeClock, systemClock } from './clock.js';
 export { Context } from './context.js';
 export { withDeadline } from './deadline.js';
 export { Kernel, type KernelOptions, type Router, type Target, TERMINAL_SIGNALS } from './kernel.js';
-export { MONITOR_BUFFER_EVENTS, Monitor, type MonitorCallback, type MonitorEvent } from './monitor.js';
+export {
+  MONITOR_BUFFER_EVENTS,
+  Monitor,
+  type MonitorCallback,
+  type MonitorEvent,
+  type MonitorOptions,
+} from './monitor.js';
 export {
   type CallOptions,
   type Events,

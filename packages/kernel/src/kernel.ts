@@ -5,7 +5,13 @@ import { type Clock, systemClock } from './clock.js';
 import { Context } from './context.js';
 import { withDeadline } from './deadline.js';
 import { EventQueue, type Queued } from './fifo.js';
-import { type Monitor, type MonitorCallback, type MonitorEvent, MonitorHub } from './monitor.js';
+import {
+  type Monitor,
+  type MonitorCallback,
+  type MonitorEvent,
+  MonitorHub,
+  type MonitorOptions,
+} from './monitor.js';
 import {
   type CallOptions,
   type Events,
@@ -262,8 +268,9 @@ export class Kernel {
           `${target} belongs to kernel ${target.kernel.name}, not ${this.name}`,
         );
       }
-      if (target.state !== RUNNING)
-        return new IkcError('IKC_ERR_NO_SESSION', `session ${target.id} has stopped`);
+      if (target.state !== RUNNING) {
+        return target.remote?.gone ?? new IkcError('IKC_ERR_NO_SESSION', `session ${target.id} has stopped`);
+      }
       return target;
     }
     if (typeof target !== 'string') {
@@ -600,6 +607,7 @@ export class Kernel {
     about: { session?: string; event?: string | undefined },
   ): void {
     const seen = this.emitError(err, undefined, about.event, about.session, sender);
+    if (sender.remote?.error && sender.state === RUNNING) return sender.remote.error(err, about);
     if (
       sender.state === RUNNING &&
       sender !== this.root &&
@@ -1048,13 +1056,14 @@ export class Kernel {
    * Watches the kernel: `register`, `unregister`, `alias`, `publish`, `retract`, `signal`,
    * `error` (and, with @ikc/mesh, kernel events). With a callback, each event is passed to it
    * as it happens; without, read the returned monitor as an async iterator. close() ends it.
+   * `options.kernel` (a name or id) keeps only the events of that kernel.
    */
-  monitor(types?: string | string[], callback?: MonitorCallback): Monitor {
-    return this.monitors.add(types, callback);
+  monitor(types?: string | string[], callback?: MonitorCallback, options: MonitorOptions = {}): Monitor {
+    return this.monitors.add(types, callback, options);
   }
 
   /** @internal Emits an event to the monitors that watch its type; returns how many did. */
   emit(event: Omit<MonitorEvent, 'kernel'> & { kernel?: string }): number {
-    return this.monitors.emit({ ...event, kernel: this.name } as MonitorEvent);
+    return this.monitors.emit({ kernel: this.name, ...event } as MonitorEvent);
   }
 }

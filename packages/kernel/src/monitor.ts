@@ -12,6 +12,11 @@ export interface MonitorEvent {
 
 export type MonitorCallback = (event: MonitorEvent) => void;
 
+export interface MonitorOptions {
+  /** Only events of this kernel (its name, or its id as `kernelId`). */
+  kernel?: string;
+}
+
 /** How many events an iterator buffers for a slow reader before it drops the oldest. */
 export const MONITOR_BUFFER_EVENTS = 10_000;
 
@@ -26,6 +31,7 @@ export class Monitor implements AsyncIterable<MonitorEvent> {
     private readonly hub: MonitorHub,
     readonly types: ReadonlySet<string> | undefined,
     private readonly callback: MonitorCallback | undefined,
+    readonly kernel: string | undefined = undefined,
   ) {}
 
   /** @internal */
@@ -80,9 +86,13 @@ export class MonitorHub {
     return false;
   }
 
-  add(types: string | string[] | undefined, callback?: MonitorCallback): Monitor {
+  add(
+    types: string | string[] | undefined,
+    callback?: MonitorCallback,
+    options: MonitorOptions = {},
+  ): Monitor {
     const set = types === undefined ? undefined : new Set(Array.isArray(types) ? types : [types]);
-    const monitor = new Monitor(this, set, callback);
+    const monitor = new Monitor(this, set, callback, options.kernel);
     this.monitors.push(monitor);
     return monitor;
   }
@@ -96,6 +106,7 @@ export class MonitorHub {
     // Copy: a callback may close its monitor or open another while we iterate.
     for (const m of [...this.monitors]) {
       if (m.types && !m.types.has(event.type)) continue;
+      if (m.kernel !== undefined && event.kernel !== m.kernel && event.kernelId !== m.kernel) continue;
       seen++;
       try {
         m.deliver(event);

@@ -1,3 +1,4 @@
+import type { IkcError } from '@ikc/wire';
 import type { Context } from './context.js';
 import type { Kernel } from './kernel.js';
 
@@ -42,6 +43,11 @@ export interface RemoteEndpoint {
   readonly kernelName: string;
   post(sender: Session, event: string, args: unknown[]): void;
   call(sender: Session, event: string, args: unknown[], options: CallOptions): Promise<unknown>;
+  /** Tells the remote sender that an event it posted here failed (the kernel calls this for
+   * a proxy sender instead of queueing `_error` to it). */
+  error?(err: IkcError, about: { session?: string; event?: string }): void;
+  /** Once set, why this proxy no longer works (its kernel or session went away). */
+  gone?: IkcError;
 }
 
 /** Life states. A session is only addressable while RUNNING. */

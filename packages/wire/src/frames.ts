@@ -35,6 +35,7 @@ export const FrameType = {
   Reply: 34,
   Error: 35,
   Gossip: 64,
+  Registry: 65,
 } as const;
 
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
@@ -107,6 +108,10 @@ export interface PostFrame {
   to: string;
   event: string;
   args: readonly unknown[];
+  /** Final kernel (id) when the receiver only relays this frame (host to leaf); '' = the receiver. */
+  dest?: string;
+  /** Kernel (id) the frame started from when it was relayed; '' = the link's peer. */
+  origin?: string;
 }
 
 export interface CallFrame {
@@ -120,6 +125,10 @@ export interface CallFrame {
   args: readonly unknown[];
   /** How long the caller waits, in milliseconds; 0 = no limit of its own. */
   timeoutMs: number;
+  /** Final kernel (id) when the receiver only relays this frame (host to leaf); '' = the receiver. */
+  dest?: string;
+  /** Kernel (id) the frame started from when it was relayed; '' = the link's peer. */
+  origin?: string;
 }
 
 export interface ReplyFrame {
@@ -127,6 +136,10 @@ export interface ReplyFrame {
   seq: number;
   callId: number;
   value: unknown;
+  /** Final kernel (id) when the receiver only relays this frame (host to leaf); '' = the receiver. */
+  dest?: string;
+  /** Kernel (id) the frame started from when it was relayed; '' = the link's peer. */
+  origin?: string;
 }
 
 export interface ErrorFrame {
@@ -137,6 +150,29 @@ export interface ErrorFrame {
   /** The seq of the POST that could not be delivered, or 0. */
   postSeq: number;
   error: ErrorPayload;
+  /** Final kernel (id) when the receiver only relays this frame (host to leaf); '' = the receiver. */
+  dest?: string;
+  /** Kernel (id) the frame started from when it was relayed; '' = the link's peer. */
+  origin?: string;
+  /** For a failed POST: the id of the session that posted it, to be told. */
+  replyTo?: string;
+}
+
+/**
+ * One kernel's published sessions, as a whole: each REGISTRY for a kernel replaces the last
+ * one with a lower version. Host kernels relay their leaves' registries to their peers.
+ */
+export interface RegistryFrame {
+  type: typeof FrameType.Registry;
+  kernelId: string;
+  kernelName: string;
+  /** Grows with every change; newer replaces older. */
+  version: number;
+  /** 'up', or 'gone' when the kernel detached or shut down (sessions is then empty). */
+  state: string;
+  /** `[sessionId, aliases[], events[]]` for each session with published events. */
+  sessions: readonly unknown[];
+  role: string;
 }
 
 /** Membership data, opaque to the wire (bytes or any value @ikc/membership chooses). */
@@ -158,7 +194,8 @@ export type Frame =
   | CallFrame
   | ReplyFrame
   | ErrorFrame
-  | GossipFrame;
+  | GossipFrame
+  | RegistryFrame;
 
 export interface FrameSchema {
   readonly type: FrameType;
@@ -178,6 +215,19 @@ const args = field('args', kinds.array, 'event arguments');
 const callId = field('callId', kinds.uint, "the caller's id for this call");
 
 const EMPTY_STRINGS: readonly string[] = Object.freeze([]);
+// Appended to POST, CALL, REPLY and ERROR for routing through a host kernel (to its leaves).
+const dest = optional(
+  'dest',
+  kinds.string,
+  '',
+  "final kernel id when the receiver only relays it; '' = the receiver",
+);
+const origin = optional(
+  'origin',
+  kinds.string,
+  '',
+  "kernel id it started from when relayed; '' = the link's peer",
+);
 
 const SCHEMAS: readonly FrameSchema[] = [
   {
@@ -250,7 +300,7 @@ const SCHEMAS: readonly FrameSchema[] = [
     type: FrameType.Post,
     name: 'POST',
     sentBy: 'the posting kernel',
-    fields: [seq, from, to, event, args],
+    fields: [seq, from, to, event, args, dest, origin],
   },
   {
     type: FrameType.Call,
@@ -264,13 +314,15 @@ const SCHEMAS: readonly FrameSchema[] = [
       event,
       args,
       optional('timeoutMs', kinds.uint, 0, "caller's timeout in ms; 0 = none"),
+      dest,
+      origin,
     ],
   },
   {
     type: FrameType.Reply,
     name: 'REPLY',
     sentBy: 'the called kernel',
-    fields: [seq, callId, field('value', kinds.any, "the handler's result")],
+    fields: [seq, callId, field('value', kinds.any, "the handler's result"), dest, origin],
   },
   {
     type: FrameType.Error,
@@ -281,6 +333,9 @@ const SCHEMAS: readonly FrameSchema[] = [
       field('callId', kinds.uint, 'the failed CALL, or 0'),
       field('postSeq', kinds.uint, 'the undeliverable POST, or 0'),
       field('error', kinds.error, '[code, message, name, stack, kernel, session, event]'),
+      dest,
+      origin,
+      optional('replyTo', kinds.string, '', 'for a failed POST: the posting session, to be told'),
     ],
   },
   {
@@ -288,6 +343,19 @@ const SCHEMAS: readonly FrameSchema[] = [
     name: 'GOSSIP',
     sentBy: 'host kernels',
     fields: [field('payload', kinds.any, 'membership data, opaque to the wire')],
+  },
+  {
+    type: FrameType.Registry,
+    name: 'REGISTRY',
+    sentBy: "every kernel to its peers, on link up and on each change; hosts relay their leaves'",
+    fields: [
+      field('kernelId', kinds.string, 'whose registry this is'),
+      field('kernelName', kinds.string, "that kernel's name"),
+      field('version', kinds.uint, 'grows with each change; newer replaces older'),
+      field('state', kinds.string, "'up', or 'gone' when it detached or shut down"),
+      field('sessions', kinds.array, '[sessionId, aliases[], events[]] per session with published events'),
+      optional('role', kinds.string, 'host', '"host" or "leaf"'),
+    ],
   },
 ];
 

@@ -31,6 +31,7 @@ export {
   type PongFrame,
   type PostFrame,
   type RefuseFrame,
+  type RegistryFrame,
   type ReplyFrame,
   type WelcomeFrame,
 } from './frames.js';

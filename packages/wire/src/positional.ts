@@ -112,32 +112,39 @@ interface FastPath {
 }
 
 const isUint = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+/** The routing fields' value on encode: the schema's default ('') for undefined, else as given. */
+const route = (v: unknown): unknown => (v === undefined ? '' : v);
 
 export const FAST_PATHS: Readonly<Partial<Record<FrameType, FastPath>>> = {
   [FrameType.Post]: {
     fromWire(w) {
+      if (w.length < 8) return; // dest and origin to default: the reference path does that
       const seq = w[1];
       const from = w[2];
       const to = w[3];
       const event = w[4];
       const args = w[5];
+      const dest = w[6];
+      const origin = w[7];
       if (!isUint(seq) || typeof from !== 'string' || typeof to !== 'string' || typeof event !== 'string')
         return;
-      if (!Array.isArray(args)) return;
-      return { type: FrameType.Post, seq, from, to, event, args };
+      if (!Array.isArray(args) || typeof dest !== 'string' || typeof origin !== 'string') return;
+      return { type: FrameType.Post, seq, from, to, event, args, dest, origin };
     },
     toWire(f) {
       if (f.type !== FrameType.Post) return;
       const { seq, from, to, event, args } = f;
+      const dest = route(f.dest);
+      const origin = route(f.origin);
       if (!isUint(seq) || typeof from !== 'string' || typeof to !== 'string' || typeof event !== 'string')
         return;
-      if (!Array.isArray(args)) return;
-      return [FrameType.Post, seq, from, to, event, args];
+      if (!Array.isArray(args) || typeof dest !== 'string' || typeof origin !== 'string') return;
+      return [FrameType.Post, seq, from, to, event, args, dest, origin];
     },
   },
   [FrameType.Call]: {
     fromWire(w) {
-      if (w.length < 8) return; // timeoutMs to default: the reference path does that
+      if (w.length < 10) return; // optional fields to default: the reference path does that
       const seq = w[1];
       const callId = w[2];
       const from = w[3];
@@ -145,32 +152,42 @@ export const FAST_PATHS: Readonly<Partial<Record<FrameType, FastPath>>> = {
       const event = w[5];
       const args = w[6];
       const timeoutMs = w[7];
+      const dest = w[8];
+      const origin = w[9];
       if (!isUint(seq) || !isUint(callId) || !isUint(timeoutMs)) return;
       if (typeof from !== 'string' || typeof to !== 'string' || typeof event !== 'string') return;
-      if (!Array.isArray(args)) return;
-      return { type: FrameType.Call, seq, callId, from, to, event, args, timeoutMs };
+      if (!Array.isArray(args) || typeof dest !== 'string' || typeof origin !== 'string') return;
+      return { type: FrameType.Call, seq, callId, from, to, event, args, timeoutMs, dest, origin };
     },
     toWire(f) {
       if (f.type !== FrameType.Call) return;
-      const { seq, callId, from, to, event, args, timeoutMs } = f;
+      const { seq, callId, from, to, event, args } = f;
+      const timeoutMs = f.timeoutMs === undefined ? 0 : f.timeoutMs;
+      const dest = route(f.dest);
+      const origin = route(f.origin);
       if (!isUint(seq) || !isUint(callId) || !isUint(timeoutMs)) return;
       if (typeof from !== 'string' || typeof to !== 'string' || typeof event !== 'string') return;
-      if (!Array.isArray(args)) return;
-      return [FrameType.Call, seq, callId, from, to, event, args, timeoutMs];
+      if (!Array.isArray(args) || typeof dest !== 'string' || typeof origin !== 'string') return;
+      return [FrameType.Call, seq, callId, from, to, event, args, timeoutMs, dest, origin];
     },
   },
   [FrameType.Reply]: {
     fromWire(w) {
-      if (w.length < 4) return;
+      if (w.length < 6) return;
       const seq = w[1];
       const callId = w[2];
       const value = w[3];
-      if (!isUint(seq) || !isUint(callId)) return;
-      return { type: FrameType.Reply, seq, callId, value };
+      const dest = w[4];
+      const origin = w[5];
+      if (!isUint(seq) || !isUint(callId) || typeof dest !== 'string' || typeof origin !== 'string') return;
+      return { type: FrameType.Reply, seq, callId, value, dest, origin };
     },
     toWire(f) {
       if (f.type !== FrameType.Reply || !isUint(f.seq) || !isUint(f.callId)) return;
-      return [FrameType.Reply, f.seq, f.callId, f.value];
+      const dest = route(f.dest);
+      const origin = route(f.origin);
+      if (typeof dest !== 'string' || typeof origin !== 'string') return;
+      return [FrameType.Reply, f.seq, f.callId, f.value, dest, origin];
     },
   },
   [FrameType.Ack]: {

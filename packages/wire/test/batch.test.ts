@@ -5,8 +5,9 @@ import { Codec, decodeMessage, encodeFrame } from '../src/codec.js';
 import { type Frame, FrameType, type PostFrame } from '../src/frames.js';
 import { assertWireError, sampleFrames } from './samples.js';
 
+/** A POST with every field set (as a decoded one has them), so it compares equal after a round trip. */
 function post(seq: number, args: unknown[] = [seq]): PostFrame {
-  return { type: FrameType.Post, seq, from: 'sender', to: 'calc', event: 'add', args };
+  return { type: FrameType.Post, seq, from: 'sender', to: 'calc', event: 'add', args, dest: '', origin: '' };
 }
 
 describe('batches', () => {

@@ -23,8 +23,22 @@ describe('frame round trips', () => {
   });
 
   it('writes a frame as the positional array [type, ...fields]', () => {
+    const post: Frame = {
+      type: FrameType.Post,
+      seq: 5,
+      from: 'a',
+      to: 'b',
+      event: 'e',
+      args: [1],
+      dest: 'k2',
+      origin: 'k1',
+    };
+    assert.deepEqual([...encodeFrame(post)], [...pack([32, 5, 'a', 'b', 'e', [1], 'k2', 'k1'])]);
+  });
+
+  it('writes every field, optional ones left out of the frame as their defaults', () => {
     const post: Frame = { type: FrameType.Post, seq: 5, from: 'a', to: 'b', event: 'e', args: [1] };
-    assert.deepEqual([...encodeFrame(post)], [...pack([32, 5, 'a', 'b', 'e', [1]])]);
+    assert.deepEqual([...encodeFrame(post)], [...pack([32, 5, 'a', 'b', 'e', [1], '', ''])]);
   });
 
   it('keeps undefined, bigint, Date and nested values in args', () => {
@@ -32,7 +46,16 @@ describe('frame round trips', () => {
     const [frame] = decodeMessage(
       encodeFrame({ type: FrameType.Post, seq: 1, from: 'a', to: 'b', event: 'e', args }),
     );
-    assert.deepEqual(frame, { type: FrameType.Post, seq: 1, from: 'a', to: 'b', event: 'e', args });
+    assert.deepEqual(frame, {
+      type: FrameType.Post,
+      seq: 1,
+      from: 'a',
+      to: 'b',
+      event: 'e',
+      args,
+      dest: '',
+      origin: '',
+    });
   });
 
   it('sends the version range as the first two HELLO fields', () => {
@@ -44,9 +67,9 @@ describe('frame round trips', () => {
 
 describe('frame fields', () => {
   it('ignores fields after the ones it knows (a newer peer appended them)', () => {
-    const bytes = pack([FrameType.Post, 1, 'a', 'b', 'e', [], 'future field', { more: 1 }]);
+    const bytes = pack([FrameType.Post, 1, 'a', 'b', 'e', [], 'k2', 'k1', 'future field', { more: 1 }]);
     assert.deepEqual(decodeMessage(bytes), [
-      { type: FrameType.Post, seq: 1, from: 'a', to: 'b', event: 'e', args: [] },
+      { type: FrameType.Post, seq: 1, from: 'a', to: 'b', event: 'e', args: [], dest: 'k2', origin: 'k1' },
     ]);
   });
 

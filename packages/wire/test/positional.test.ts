@@ -91,6 +91,43 @@ describe('fast paths', () => {
     });
   }
 
+  it("hand frames without the routing fields (an older peer's) to the reference, which fills in ''", () => {
+    // [the wire array, the dest it decodes to]; origin is missing from all of them.
+    const older: [unknown[], string][] = [
+      [[32, 1, 'a', 'b', 'e', []], ''],
+      [[32, 1, 'a', 'b', 'e', [], 'k2'], 'k2'],
+      [[33, 1, 2, 'a', 'b', 'e', [], 0], ''],
+      [[33, 1, 2, 'a', 'b', 'e', [], 0, 'k2'], 'k2'],
+      [[34, 1, 2, 'v'], ''],
+      [[34, 1, 2, 'v', 'k2'], 'k2'],
+    ];
+    for (const [wire, dest] of older) {
+      const fast = FAST_PATHS[wire[0] as Frame['type']]!;
+      assert.equal(fast.fromWire(wire), undefined, `the fast path took the short frame ${String(wire)}`);
+      const frame = frameFromWire(wire, 1) as { dest?: string; origin?: string };
+      assert.deepEqual(frame, fromWireGeneric(wire, 1));
+      assert.equal(frame.dest, dest);
+      assert.equal(frame.origin, '');
+    }
+  });
+
+  it('take full-length frames, routing fields included', () => {
+    const full: unknown[][] = [
+      [32, 1, 'a', 'b', 'e', [], 'k2', 'k1'],
+      [33, 1, 2, 'a', 'b', 'e', [], 0, 'k2', 'k1'],
+      [34, 1, 2, 'v', 'k2', 'k1'],
+    ];
+    for (const wire of full) {
+      const frame = FAST_PATHS[wire[0] as Frame['type']]!.fromWire(wire);
+      assert.ok(frame !== undefined, `the fast path declined ${String(wire)}`);
+      assert.deepEqual(frame, fromWireGeneric(wire, 1));
+      assert.deepEqual(
+        [(frame as { dest: string }).dest, (frame as { origin: string }).origin],
+        ['k2', 'k1'],
+      );
+    }
+  });
+
   it('never index the table with a peer-chosen string', () => {
     for (const type of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
       assert.throws(() => frameFromWire([type, 1], 1), {

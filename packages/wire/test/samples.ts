@@ -35,6 +35,8 @@ export function sampleFrames(): Frame[] {
       to: 'calc',
       event: 'add',
       args: [1, 'two', { three: [3, null, true] }],
+      dest: '',
+      origin: '',
     },
     {
       type: FrameType.Call,
@@ -45,8 +47,18 @@ export function sampleFrames(): Frame[] {
       event: 'div',
       args: [new SessionRef('beta', 'sess-4'), -1.5, Buffer.from([1, 2, 3])],
       timeoutMs: 5000,
+      // Routing fields (dest, origin): set, and non-empty in some samples, so they are exercised.
+      dest: 'Kq3vZ0_aN8mR2tYw1xLp4',
+      origin: 'V1StGXR8_Z5jdHi6B-myT',
     },
-    { type: FrameType.Reply, seq: 3, callId: 9, value: { result: [1, 2], at: new Date(1_700_000_000_000) } },
+    {
+      type: FrameType.Reply,
+      seq: 3,
+      callId: 9,
+      value: { result: [1, 2], at: new Date(1_700_000_000_000) },
+      dest: 'V1StGXR8_Z5jdHi6B-myT',
+      origin: 'Kq3vZ0_aN8mR2tYw1xLp4',
+    },
     {
       type: FrameType.Error,
       seq: 4,
@@ -61,8 +73,20 @@ export function sampleFrames(): Frame[] {
         session: 'sess-4',
         event: 'div',
       },
+      dest: '',
+      origin: 'Kq3vZ0_aN8mR2tYw1xLp4',
+      replyTo: '',
     },
     { type: FrameType.Gossip, payload: Buffer.from('opaque membership bytes') },
+    {
+      type: FrameType.Registry,
+      kernelId: 'V1StGXR8_Z5jdHi6B-myT',
+      kernelName: 'beta',
+      version: 7,
+      state: 'up',
+      sessions: [['V1StGXR8_Z5jdHi6B-myT.3', ['calc'], ['add', 'mul']]],
+      role: 'host',
+    },
   ];
 }
 

@@ -14,8 +14,9 @@ import {
   SessionRef,
 } from '../src/values.js';
 
+/** A POST with every field set (as a decoded one has them), so it compares equal after a round trip. */
 function postOf(args: unknown[]): PostFrame {
-  return { type: FrameType.Post, seq: 1, from: 'a', to: 'b', event: 'e', args };
+  return { type: FrameType.Post, seq: 1, from: 'a', to: 'b', event: 'e', args, dest: '', origin: '' };
 }
 
 function roundTripArgs(args: unknown[], codec = new Codec()): readonly unknown[] {

@@ -1,0 +1,938 @@
+import {
+  type CallOptions,
+  formatSpec,
+  type Kernel,
+  type MonitorEvent,
+  type RemoteEndpoint,
+  type Router,
+  Session,
+  type Spec,
+} from '@ikc/kernel';
+import {
+  type CallFrame,
+  type ErrorFrame,
+  type ErrorPayload,
+  errorToPayload,
+  type Frame,
+  FrameType,
+  IkcError,
+  type KernelRole,
+  type LinkSide,
+  type PostFrame,
+  type RegistryFrame,
+  type ReplyFrame,
+  registerSessionClass,
+  SessionRef,
+} from '@ikc/wire';
+import { PendingCalls } from './calls.js';
+import type { MeshTuning } from './defaults.js';
+import { Link, type PeerInfo } from './link.js';
+import type { Logger } from './log.js';
+import { type KernelEntry, Registry, type RegistryChange, sessionIn } from './registry.js';
+import { RemoteError } from './remote-error.js';
+import type { Conn } from './transport.js';
+
+export interface MeshOptions {
+  kernel: Kernel;
+  cloud: string;
+  secret: string;
+  role: KernelRole;
+  tuning: MeshTuning;
+  log: Logger;
+}
+
+/** What `peers()` shows of each kernel this one knows. */
+export interface PeerView {
+  name: string;
+  id: string;
+  role: string;
+  /** The address of the direct link, or "via NAME" for a kernel reached through a host. */
+  address: string;
+  state: 'up';
+  /** Round-trip time of the link that leads to it (milliseconds), when measured. */
+  rtt: number | undefined;
+  sessions: number;
+}
+
+// Session objects cross the wire as references. msgpackr's extension table is process-wide,
+// so the mesh whose link is encoding says (through this variable) which kernel a local
+// session is being shown to: that kernel may then post back to it (see grant()).
+let encodingFor: { mesh: Mesh; kernelId: string } | undefined;
+registerSessionClass(Session as unknown as abstract new (...args: never[]) => Session, (s: Session) => {
+  if (s.remote) return new SessionRef(s.remote.kernelId, s.id);
+  if (encodingFor && encodingFor.mesh.kernel === s.kernel) encodingFor.mesh.grant(encodingFor.kernelId, s);
+  return new SessionRef(s.kernel.id, s.id);
+});
+
+/** A proxy's way to its remote session: through the mesh, by kernel id and session id or alias. */
+class SessionEndpoint implements RemoteEndpoint {
+  gone: IkcError | undefined;
+
+  constructor(
+    private readonly mesh: Mesh,
+    readonly kernelId: string,
+    readonly kernelName: string,
+    /** The session id on that kernel (or an alias the kernel resolves). */
+    readonly target: string,
+  ) {}
+
+  post(sender: Session, event: string, args: unknown[]): void {
+    this.mesh.sendPost(this.kernelId, this.target, sender, event, args);
+  }
+
+  call(sender: Session, event: string, args: unknown[], options: CallOptions): Promise<unknown> {
+    return this.mesh.sendCall(this.kernelId, this.target, sender, event, args, options);
+  }
+
+  error(err: IkcError, about: { session?: string; event?: string }): void {
+    this.mesh.sendPostError(this.kernelId, this.target, err, about);
+  }
+}
+
+/** A `*` proxy: each post or call goes to one of the kernels that publish the alias. */
+class AnyEndpoint implements RemoteEndpoint {
+  readonly kernelId = '*';
+  readonly kernelName = '*';
+
+  constructor(
+    private readonly mesh: Mesh,
+    readonly alias: string,
+  ) {}
+
+  post(sender: Session, event: string, args: unknown[]): void {
+    this.mesh.routeAny(sender, { kernel: '*', session: this.alias }, event, args, undefined);
+  }
+
+  call(sender: Session, event: string, args: unknown[], options: CallOptions): Promise<unknown> {
+    return this.mesh.routeAny(
+      sender,
+      { kernel: '*', session: this.alias },
+      event,
+      args,
+      options,
+    ) as Promise<unknown>;
+  }
+}
+
+/**
+ * The mesh of one kernel: its links to other kernels, the registry of what they publish,
+ * and the router that carries posts and calls between them. A host kernel also relays
+ * frames and registries for its leaf kernels.
+ */
+export class Mesh implements Router {
+  readonly kernel: Kernel;
+  private readonly options: MeshOptions;
+  private readonly log: Logger;
+  private readonly links = new Set<Link>();
+  /** Peer kernel id -> its up link. */
+  private readonly direct = new Map<string, Link>();
+  private readonly registry = new Registry();
+  private readonly pending = new PendingCalls();
+  /** Kernel id -> ids of local sessions it may post to although they publish nothing (replies). */
+  private readonly grants = new Map<string, Set<string>>();
+  /** Proxies this mesh holds alive, by session id, with the release of their hold. */
+  private readonly held = new Map<string, { proxy: Session; release: () => void; kernelId: string }>();
+  /** Sender proxies in least-recently-used order (ids), bounded by tuning.maxSenderProxies. */
+  private readonly senders = new Map<string, true>();
+  private readonly anyProxies = new Map<string, Session>();
+  /** Calls a peer has in flight here, per link. */
+  private readonly inflight = new Map<Link, number>();
+  /** Calls relayed through this kernel, per outgoing link: `${origin}:${callId}` -> origin. */
+  private readonly relayed = new Map<Link, Map<string, { origin: string; callId: number }>>();
+  /** Kernels this one has announced as up to monitors. */
+  private readonly known = new Map<string, string>();
+  private readonly roundRobin = new Map<string, number>();
+  private registryVersion = 0;
+  private registryQueued = false;
+  private stopping = false;
+  private readonly unsubscribe: () => void;
+
+  constructor(options: MeshOptions) {
+    this.options = options;
+    this.kernel = options.kernel;
+    this.log = options.log;
+    this.kernel.attachRouter(this);
+    const watch = this.kernel.monitor(['register', 'unregister', 'publish', 'retract'], (e) => {
+      if (e.kernel !== this.kernel.name || e.remote) return;
+      if (e.type === 'unregister') this.forgetGrants((e.session as { id: string }).id);
+      this.queueRegistry();
+    });
+    this.unsubscribe = () => watch.close();
+  }
+
+  get role(): KernelRole {
+    return this.options.role;
+  }
+
+  // ---- links -----------------------------------------------------------------------------
+
+  /** Takes a new connection, dialed (`dialer`) or accepted (`listener`), and runs its handshake. */
+  adopt(
+    conn: Conn,
+    side: LinkSide,
+    onDown?: (link: Link, why: { reason: string; error?: IkcError }) => void,
+  ): Link {
+    const link = new Link({
+      conn,
+      side,
+      cloud: this.options.cloud,
+      secret: this.options.secret,
+      kernelId: this.kernel.id,
+      kernelName: this.kernel.name,
+      role: this.options.role,
+      tuning: this.options.tuning,
+      log: this.log,
+      codec: { fromRef: (ref) => this.fromRef(ref) },
+      acceptRole: (role, peer) => this.acceptPeer(role, peer),
+    });
+    this.links.add(link);
+    link.start({
+      up: (l) => this.onUp(l),
+      frame: (l, f) => this.onFrame(l, f),
+      down: (l, why) => {
+        this.onDown(l, why);
+        onDown?.(l, why);
+      },
+    });
+    return link;
+  }
+
+  private acceptPeer(role: KernelRole, peer: PeerInfo): IkcError | undefined {
+    if (peer.id === this.kernel.id)
+      return new IkcError('IKC_ERR_HANDSHAKE', 'this link leads back to the kernel itself');
+    if (this.options.role === 'leaf' && role !== 'host') {
+      return new IkcError(
+        'IKC_ERR_HANDSHAKE',
+        `a leaf kernel links only to its host kernel, not to ${peer.name} (${role})`,
+      );
+    }
+    if (this.options.role === 'host' || role === 'host') {
+      for (const other of this.direct.values()) {
+        if (other.peer && other.peer.name === peer.name && other.peer.id !== peer.id) {
+          return new IkcError(
+            'IKC_ERR_NAME_TAKEN',
+            `kernel name "${peer.name}" is taken by kernel ${other.peer.id}, which is still linked to ${this.kernel.name}`,
+          );
+        }
+      }
+    }
+    return undefined;
+  }
+
+  /** True while a link to that kernel is up. */
+  isLinked(kernelId: string): boolean {
+    return this.direct.has(kernelId);
+  }
+
+  private onUp(link: Link): void {
+    const peer = link.peer as PeerInfo;
+    const existing = this.direct.get(peer.id);
+    if (existing && existing !== link) {
+      // Both kernels dialed each other: keep the link whose dialer has the smaller id, as
+      // the other side decides the same way.
+      const dialerOf = (l: Link) => (l.side === 'dialer' ? this.kernel.id : peer.id);
+      const keepNew = dialerOf(link) < dialerOf(existing);
+      (keepNew ? existing : link).close('duplicate', 'another link to the same kernel is kept');
+      if (!keepNew) return;
+    }
+    this.direct.set(peer.id, link);
+    this.log.info({ peer: peer.name, id: peer.id, role: peer.role, address: link.address }, 'link up');
+    this.sendRegistriesTo(link);
+  }
+
+  private onDown(link: Link, why: { reason: string; error?: IkcError; wasUp: boolean }): void {
+    this.links.delete(link);
+    const peer = link.peer;
+    if (!peer || this.direct.get(peer.id) !== link) return;
+    this.direct.delete(peer.id);
+    if (why.reason === 'duplicate') return;
+    this.log.info({ peer: peer.name, reason: why.reason, err: why.error?.message }, 'link down');
+    const unreachable = () =>
+      new IkcError(
+        'IKC_ERR_UNREACHABLE',
+        `kernel ${peer.name} went away (${why.error?.message ?? why.reason})`,
+      );
+    this.pending.failLink(link, unreachable);
+    this.inflight.delete(link);
+    // Calls relayed through this link will never be answered: tell their callers.
+    for (const { origin, callId } of this.relayed.get(link)?.values() ?? []) {
+      this.sendCallError(origin, callId, errorToPayload(unreachable(), { kernel: this.kernel.name }));
+    }
+    this.relayed.delete(link);
+    for (const entry of this.registry.reachedThrough(link)) this.kernelGone(entry.id, why.reason);
+    this.kernelGone(peer.id, why.reason, peer.name);
+  }
+
+  /** Forgets a kernel: its registry, proxies and grants; tells monitors; a host tells its peers. */
+  private kernelGone(id: string, reason: string, name?: string): void {
+    if (this.direct.has(id)) return; // still linked directly
+    const removed = this.registry.remove(id);
+    const kernelName = removed?.entry.name ?? name ?? id;
+    if (removed) this.emitChanges(removed.entry, removed.changes);
+    this.grants.delete(id);
+    const gone = new IkcError('IKC_ERR_UNREACHABLE', `kernel ${kernelName} went away (${reason})`);
+    for (const [sid, h] of [...this.held]) {
+      if (h.kernelId !== id) continue;
+      (h.proxy.remote as SessionEndpoint).gone = gone;
+      this.held.delete(sid);
+      this.senders.delete(sid);
+      h.release();
+    }
+    if (this.known.delete(id)) {
+      this.emit({ type: 'kernel.down', kernel: kernelName, kernelId: id, reason });
+    }
+    if (this.options.role === 'host' && removed) {
+      // Our leaf (or a kernel we relayed) is gone: peers that reached it through us must know.
+      this.broadcast(this.registryGoneFrame(removed.entry), undefined);
+    }
+  }
+
+  private registryGoneFrame(entry: KernelEntry): RegistryFrame {
+    return {
+      type: FrameType.Registry,
+      kernelId: entry.id,
+      kernelName: entry.name,
+      version: entry.version + 1,
+      state: 'gone',
+      sessions: [],
+      role: entry.role,
+    };
+  }
+
+  // ---- frames ----------------------------------------------------------------------------
+
+  private onFrame(link: Link, frame: Frame): void {
+    switch (frame.type) {
+      case FrameType.Post:
+        return this.onPost(link, frame);
+      case FrameType.Call:
+        return this.onCall(link, frame);
+      case FrameType.Reply:
+        return this.onReply(link, frame);
+      case FrameType.Error:
+        return this.onError(link, frame);
+      case FrameType.Registry:
+        return this.onRegistry(link, frame);
+      case FrameType.Ack:
+      case FrameType.Gossip:
+        return; // acknowledgements and gossip come with later protocol work
+      default:
+        throw new IkcError('IKC_ERR_PROTOCOL', `unexpected ${frame.type} frame from ${link.peer?.name}`);
+    }
+  }
+
+  /** The kernel a frame started from. */
+  private originOf(link: Link, frame: { origin?: string }): string {
+    return frame.origin || (link.peer as PeerInfo).id;
+  }
+
+  private forDelivery(frame: { dest?: string }): boolean {
+    return !frame.dest || frame.dest === this.kernel.id;
+  }
+
+  /** The local session a remote event is for, if the origin kernel may reach that event. */
+  private admit(origin: string, to: string, event: string): Session | IkcError {
+    const target = this.kernel.lookup(to);
+    if (!target || target.isProxy || target === this.kernel.root) {
+      return new IkcError('IKC_ERR_NO_SESSION', `no session "${to}" on kernel ${this.kernel.name}`);
+    }
+    if (target.published.includes(event) || this.grants.get(origin)?.has(target.id)) return target;
+    return new IkcError(
+      'IKC_ERR_NOT_PUBLISHED',
+      `event "${event}" of session ${target.aliases[0] ?? target.id} on kernel ${this.kernel.name} is not published`,
+      { details: { session: target.id, event } },
+    );
+  }
+
+  private onPost(link: Link, f: PostFrame): void {
+    if (!this.forDelivery(f)) return this.relay(link, f);
+    const origin = this.originOf(link, f);
+    const target = this.admit(origin, f.to, f.event);
+    if (target instanceof IkcError) {
+      return this.sendPostErrorTo(
+        origin,
+        f.from,
+        errorToPayload(target, { kernel: this.kernel.name, session: f.to, event: f.event }),
+      );
+    }
+    this.kernel.postFrom(this.senderProxy(origin, f.from), target, f.event, f.args as unknown[]);
+  }
+
+  private onCall(link: Link, f: CallFrame): void {
+    if (!this.forDelivery(f)) return this.relay(link, f);
+    const origin = this.originOf(link, f);
+    const where = { kernel: this.kernel.name, session: f.to, event: f.event };
+    const busy = this.inflight.get(link) ?? 0;
+    if (busy >= this.options.tuning.maxInflightCalls) {
+      const err = new IkcError(
+        'IKC_ERR_OVERLOADED',
+        `kernel ${this.kernel.name} has ${busy} calls in flight from ${link.peer?.name}; refusing more`,
+      );
+      return this.sendCallError(origin, f.callId, errorToPayload(err, where));
+    }
+    const target = this.admit(origin, f.to, f.event);
+    if (target instanceof IkcError)
+      return this.sendCallError(origin, f.callId, errorToPayload(target, where));
+    this.inflight.set(link, busy + 1);
+    const done = () => {
+      const n = this.inflight.get(link);
+      if (n !== undefined) this.inflight.set(link, n - 1);
+    };
+    this.kernel.callFrom(this.senderProxy(origin, f.from), target, f.event, f.args as unknown[]).then(
+      (value) => {
+        done();
+        this.sendReply(origin, f.callId, value, where);
+      },
+      (err: unknown) => {
+        done();
+        this.sendCallError(origin, f.callId, errorToPayload(err, { ...where, session: target.id }));
+      },
+    );
+  }
+
+  private onReply(link: Link, f: ReplyFrame): void {
+    if (!this.forDelivery(f)) return this.relay(link, f);
+    this.pending.settle(f.callId, f.value);
+  }
+
+  private onError(link: Link, f: ErrorFrame): void {
+    if (!this.forDelivery(f)) return this.relay(link, f);
+    const error = new RemoteError(f.error);
+    if (f.callId > 0) {
+      this.pending.settle(f.callId, undefined, error);
+      return;
+    }
+    // A post of ours failed over there: tell the session that posted it.
+    const sender = f.replyTo ? this.kernel.lookup(f.replyTo) : undefined;
+    if (sender && !sender.isProxy)
+      this.kernel.reportError(sender, error, { session: f.error.session, event: f.error.event });
+    else this.emit({ type: 'error', error, session: f.error.session, event: f.error.event });
+  }
+
+  /** A host passes on a frame meant for another kernel (one of its leaves, or through it). */
+  private relay(link: Link, f: PostFrame | CallFrame | ReplyFrame | ErrorFrame): void {
+    const dest = f.dest as string;
+    const origin = this.originOf(link, f);
+    const next = this.options.role === 'host' ? this.routeTo(dest) : undefined;
+    if (!next || next === link) {
+      const err = new IkcError(
+        'IKC_ERR_UNREACHABLE',
+        `kernel ${this.kernel.name} has no route to kernel ${dest}`,
+      );
+      const payload = errorToPayload(err, { kernel: this.kernel.name });
+      if (f.type === FrameType.Post)
+        return this.sendPostErrorTo(origin, f.from, { ...payload, event: f.event });
+      if (f.type === FrameType.Call)
+        return this.sendCallError(origin, f.callId, { ...payload, event: f.event });
+      return; // an answer that cannot be delivered: its caller times out or has gone
+    }
+    const peerId = (next.peer as PeerInfo).id;
+    if (f.type === FrameType.Call) {
+      let map = this.relayed.get(next);
+      if (!map) this.relayed.set(next, (map = new Map()));
+      map.set(`${origin}:${f.callId}`, { origin, callId: f.callId });
+    } else if (f.type === FrameType.Reply || f.type === FrameType.Error) {
+      this.relayed.get(link)?.delete(`${dest}:${f.callId}`);
+    }
+    next.send({ ...f, seq: ++next.seq, dest: peerId === dest ? '' : dest, origin });
+  }
+
+  // ---- sending ---------------------------------------------------------------------------
+
+  /** The link that leads to a kernel: a direct one, or the one its registry came in on. */
+  private routeTo(kernelId: string): Link | undefined {
+    const direct = this.direct.get(kernelId);
+    if (direct) return direct;
+    const via = this.registry.get(kernelId)?.via;
+    if (via?.isUp) return via;
+    // A leaf reaches everything through its host.
+    if (this.options.role === 'leaf') for (const l of this.direct.values()) return l;
+    return undefined;
+  }
+
+  /** Sends a frame to a kernel, setting dest when it goes through a relay. Encoding errors throw. */
+  private sendTo(kernelId: string, make: (seq: number, dest: string) => Frame): boolean {
+    const link = this.routeTo(kernelId);
+    if (!link) return false;
+    const dest = (link.peer as PeerInfo).id === kernelId ? '' : kernelId;
+    encodingFor = { mesh: this, kernelId };
+    try {
+      link.send(make(++link.seq, dest));
+    } finally {
+      encodingFor = undefined;
+    }
+    return true;
+  }
+
+  /** Lets a kernel post back to a local session it was shown (as a sender or an argument). */
+  grant(kernelId: string, session: Session): void {
+    if (session.isProxy) return;
+    let set = this.grants.get(kernelId);
+    if (!set) this.grants.set(kernelId, (set = new Set()));
+    set.add(session.id);
+  }
+
+  private forgetGrants(sessionId: string): void {
+    for (const set of this.grants.values()) set.delete(sessionId);
+  }
+
+  /** The kernel id a specifier's kernel part names (a name or an id), if known. */
+  kernelIdOf(kernel: string): string | undefined {
+    if (this.direct.has(kernel) || this.registry.get(kernel)) return kernel;
+    for (const [id, link] of this.direct) if (link.peer?.name === kernel) return id;
+    return this.registry.find(kernel)?.id;
+  }
+
+  private kernelNameOf(id: string): string {
+    return this.direct.get(id)?.peer?.name ?? this.registry.get(id)?.name ?? id;
+  }
+
+  private unreachable(kernel: string): IkcError {
+    return new IkcError(
+      'IKC_ERR_UNREACHABLE',
+      `kernel ${kernel} is not reachable from kernel ${this.kernel.name}`,
+      {
+        details: { kernel },
+      },
+    );
+  }
+
+  sendPost(kernelId: string, to: string, sender: Session, event: string, args: unknown[]): void {
+    this.grant(kernelId, sender);
+    try {
+      const sent = this.sendTo(kernelId, (seq, dest) => ({
+        type: FrameType.Post,
+        seq,
+        from: sender.id,
+        to,
+        event,
+        args,
+        dest,
+        origin: '',
+      }));
+      if (!sent)
+        this.kernel.reportError(sender, this.unreachable(this.kernelNameOf(kernelId)), {
+          session: to,
+          event,
+        });
+    } catch (err) {
+      this.kernel.reportError(sender, err as IkcError, { session: to, event });
+    }
+  }
+
+  sendCall(
+    kernelId: string,
+    to: string,
+    sender: Session,
+    event: string,
+    args: unknown[],
+    options: CallOptions,
+  ): Promise<unknown> {
+    const link = this.routeTo(kernelId);
+    if (!link) return Promise.reject(this.unreachable(this.kernelNameOf(kernelId)));
+    if (options.signal?.aborted) {
+      return Promise.reject(
+        new IkcError('IKC_ERR_ABORTED', `call of "${event}" was aborted`, { cause: options.signal.reason }),
+      );
+    }
+    this.grant(kernelId, sender);
+    const timeoutMs = options.timeoutMs ?? this.options.tuning.callTimeoutMs;
+    const what = `call of poe://${this.kernelNameOf(kernelId)}/${to}/${event}`;
+    const { callId, promise } = this.pending.open(link, timeoutMs, options.signal, what);
+    try {
+      this.sendTo(kernelId, (seq, dest) => ({
+        type: FrameType.Call,
+        seq,
+        callId,
+        from: sender.id,
+        to,
+        event,
+        args,
+        timeoutMs,
+        dest,
+        origin: '',
+      }));
+    } catch (err) {
+      this.pending.settle(callId, undefined, err);
+    }
+    return promise;
+  }
+
+  private sendReply(
+    origin: string,
+    callId: number,
+    value: unknown,
+    where: { session: string; event: string },
+  ): void {
+    try {
+      this.sendTo(origin, (seq, dest) => ({ type: FrameType.Reply, seq, callId, value, dest, origin: '' }));
+    } catch (err) {
+      // The result cannot cross the wire (a function, a cycle...): the caller gets why.
+      this.sendCallError(origin, callId, errorToPayload(err, { kernel: this.kernel.name, ...where }));
+    }
+  }
+
+  private sendCallError(origin: string, callId: number, error: ErrorPayload): void {
+    const sent = this.sendTo(origin, (seq, dest) => ({
+      type: FrameType.Error,
+      seq,
+      callId,
+      postSeq: 0,
+      error,
+      dest,
+      origin: '',
+      replyTo: '',
+    }));
+    if (!sent) this.log.debug({ origin, callId }, 'cannot return a call error: no route to its caller');
+  }
+
+  private sendPostErrorTo(origin: string, replyTo: string, error: ErrorPayload): void {
+    const sent = this.sendTo(origin, (seq, dest) => ({
+      type: FrameType.Error,
+      seq,
+      callId: 0,
+      postSeq: 0,
+      error,
+      dest,
+      origin: '',
+      replyTo,
+    }));
+    if (!sent) this.log.debug({ origin, replyTo }, 'cannot report a failed post: no route to its sender');
+  }
+
+  /** A post from a remote session failed here (a handler threw, no handler...): tell it. */
+  sendPostError(
+    kernelId: string,
+    replyTo: string,
+    err: IkcError,
+    about: { session?: string; event?: string },
+  ): void {
+    const payload = errorToPayload(err, {
+      kernel: this.kernel.name,
+      session: about.session,
+      event: about.event,
+    });
+    this.sendPostErrorTo(kernelId, replyTo, payload);
+  }
+
+  // ---- the Router contract (what the kernel hands over) ----------------------------------
+
+  post(sender: Session, spec: Spec, event: string, args: unknown[]): void {
+    if (spec.kernel === '*') {
+      this.routeAny(sender, spec, event, args, undefined);
+      return;
+    }
+    const kernelId = this.kernelIdOf(spec.kernel);
+    if (!kernelId)
+      return this.kernel.reportError(sender, this.unreachable(spec.kernel), { session: spec.session, event });
+    this.sendPost(kernelId, spec.session, sender, event, args);
+  }
+
+  call(sender: Session, spec: Spec, event: string, args: unknown[], options: CallOptions): Promise<unknown> {
+    if (spec.kernel === '*') return this.routeAny(sender, spec, event, args, options) as Promise<unknown>;
+    const kernelId = this.kernelIdOf(spec.kernel);
+    if (!kernelId) return Promise.reject(this.unreachable(spec.kernel));
+    return this.sendCall(kernelId, spec.session, sender, event, args, options);
+  }
+
+  /** poe://* /ALIAS: one of the kernels that publish ALIAS, in turn (round robin). */
+  routeAny(
+    sender: Session,
+    spec: Spec,
+    event: string,
+    args: unknown[],
+    options: CallOptions | undefined,
+  ): Promise<unknown> | undefined {
+    const candidates = this.registry
+      .publishers(spec.session)
+      .filter(({ entry }) => this.routeTo(entry.id) !== undefined)
+      .sort((a, b) => (a.entry.id < b.entry.id ? -1 : 1));
+    if (candidates.length === 0) {
+      const err = new IkcError('IKC_ERR_NO_SESSION', `no reachable kernel publishes "${spec.session}"`, {
+        details: { session: spec.session },
+      });
+      if (options) return Promise.reject(err);
+      this.kernel.reportError(sender, err, { session: spec.session, event });
+      return undefined;
+    }
+    const turn = this.roundRobin.get(spec.session) ?? 0;
+    this.roundRobin.set(spec.session, turn + 1);
+    const { entry, session } = candidates[turn % candidates.length]!;
+    if (options) return this.sendCall(entry.id, session.id, sender, event, args, options);
+    this.sendPost(entry.id, session.id, sender, event, args);
+    return undefined;
+  }
+
+  async resolve(spec: Spec): Promise<Session> {
+    if (spec.kernel === '*') {
+      if (this.registry.publishers(spec.session).length === 0) {
+        throw new IkcError('IKC_ERR_NO_SESSION', `no kernel in the cloud publishes "${spec.session}"`);
+      }
+      let proxy = this.anyProxies.get(spec.session);
+      if (!proxy?.alive) {
+        proxy = this.kernel.addProxy(
+          new AnyEndpoint(this, spec.session),
+          `*/${spec.session}@${this.kernel.id}`,
+          [formatSpec({ kernel: '*', session: spec.session })],
+        );
+        this.kernel.hold(proxy);
+        this.anyProxies.set(spec.session, proxy);
+      }
+      return proxy;
+    }
+    const kernelId = this.kernelIdOf(spec.kernel);
+    if (!kernelId) throw this.unreachable(spec.kernel);
+    const entry = this.registry.get(kernelId);
+    const info = entry ? sessionIn(entry, spec.session) : undefined;
+    // A session id of that kernel resolves even when it publishes nothing (posting to it may then be refused).
+    const id = info?.id ?? (spec.session.startsWith(`${kernelId}.`) ? spec.session : undefined);
+    if (!id) {
+      throw new IkcError(
+        'IKC_ERR_NO_SESSION',
+        `kernel ${this.kernelNameOf(kernelId)} publishes no session "${spec.session}"`,
+      );
+    }
+    const name = this.kernelNameOf(kernelId);
+    const aliases = (info?.aliases ?? []).flatMap((a) => [
+      formatSpec({ kernel: name, session: a }),
+      formatSpec({ kernel: kernelId, session: a }),
+    ]);
+    return this.proxyFor(kernelId, id, aliases, info?.events ?? [], false);
+  }
+
+  /** The proxy of a remote session, made and held on first need. */
+  private proxyFor(
+    kernelId: string,
+    sessionId: string,
+    aliases: string[],
+    events: string[],
+    sender: boolean,
+  ): Session {
+    const held = this.held.get(sessionId);
+    if (held?.proxy.alive) {
+      if (!sender) this.senders.delete(sessionId); // resolved: no longer evictable
+      return held.proxy;
+    }
+    const endpoint = new SessionEndpoint(this, kernelId, this.kernelNameOf(kernelId), sessionId);
+    const proxy = this.kernel.addProxy(endpoint, sessionId, aliases, events);
+    if (!proxy.isProxy) return proxy; // a local session has that id: never shadow it
+    this.held.set(sessionId, { proxy, release: this.kernel.hold(proxy), kernelId });
+    if (sender) this.rememberSender(sessionId);
+    return proxy;
+  }
+
+  /** `ctx.sender` for an event from a remote session. */
+  private senderProxy(kernelId: string, sessionId: string): Session {
+    const held = this.held.get(sessionId);
+    if (held?.proxy.alive) {
+      if (this.senders.delete(sessionId)) this.senders.set(sessionId, true); // most recently used
+      return held.proxy;
+    }
+    return this.proxyFor(kernelId, sessionId, [], [], true);
+  }
+
+  private rememberSender(sessionId: string): void {
+    this.senders.set(sessionId, true);
+    while (this.senders.size > this.options.tuning.maxSenderProxies) {
+      const oldest = this.senders.keys().next().value as string;
+      this.senders.delete(oldest);
+      const h = this.held.get(oldest);
+      this.held.delete(oldest);
+      h?.release();
+    }
+  }
+
+  private fromRef(ref: SessionRef): unknown {
+    if (ref.kernel === this.kernel.id) return this.kernel.lookup(ref.session) ?? ref.toString();
+    return this.senderProxy(ref.kernel, ref.session);
+  }
+
+  // ---- registry --------------------------------------------------------------------------
+
+  private ownRegistry(): RegistryFrame {
+    const sessions = this.kernel
+      .list()
+      .filter((s) => s.published.length > 0)
+      .map((s) => [s.id, s.aliases, s.published]);
+    return {
+      type: FrameType.Registry,
+      kernelId: this.kernel.id,
+      kernelName: this.kernel.name,
+      version: this.registryVersion,
+      state: 'up',
+      sessions,
+      role: this.options.role,
+    };
+  }
+
+  private queueRegistry(): void {
+    if (this.registryQueued || this.stopping) return;
+    this.registryQueued = true;
+    queueMicrotask(() => {
+      this.registryQueued = false;
+      this.registryVersion++;
+      this.broadcast(this.ownRegistry(), undefined);
+    });
+  }
+
+  private entryFrame(entry: KernelEntry): RegistryFrame {
+    return {
+      type: FrameType.Registry,
+      kernelId: entry.id,
+      kernelName: entry.name,
+      version: entry.version,
+      state: 'up',
+      sessions: [...entry.sessions.values()].map((s) => [s.id, s.aliases, s.events]),
+      role: entry.role,
+    };
+  }
+
+  /** On link up: our own registry; a host adds its leaves' (to hosts) or everything it knows (to a leaf). */
+  private sendRegistriesTo(link: Link): void {
+    link.send(this.ownRegistry());
+    if (this.options.role !== 'host') return;
+    const toLeaf = link.peer?.role === 'leaf';
+    for (const entry of this.registry.all()) {
+      if (entry.via === link) continue;
+      if (toLeaf || entry.via.peer?.role === 'leaf') link.send(this.entryFrame(entry));
+    }
+  }
+
+  /** Sends to every up link except `except`. */
+  private broadcast(frame: Frame, except: Link | undefined): void {
+    for (const link of this.direct.values()) if (link !== except) link.send(frame);
+  }
+
+  private onRegistry(link: Link, f: RegistryFrame): void {
+    if (f.kernelId === this.kernel.id) return;
+    const fromLeaf = link.peer?.role === 'leaf';
+    if (f.state === 'gone') {
+      const entry = this.registry.get(f.kernelId);
+      if (entry && entry.via === link && f.version > entry.version) {
+        this.kernelGone(f.kernelId, 'left');
+        if (this.options.role === 'host' && !fromLeaf) this.relayToLeaves(f, link);
+      }
+      return;
+    }
+    const applied = this.registry.apply(f, link);
+    if (!applied) return;
+    if (!this.known.has(f.kernelId)) {
+      this.known.set(f.kernelId, f.kernelName);
+      this.emit({
+        type: 'kernel.up',
+        kernel: f.kernelName,
+        kernelId: f.kernelId,
+        role: f.role,
+        via: this.direct.has(f.kernelId) ? undefined : link.peer?.name,
+      });
+    }
+    this.emitChanges(applied.entry, applied.changes);
+    if (this.options.role !== 'host') return;
+    // A host relays a leaf's registry to everyone, and anyone's to its leaves.
+    if (fromLeaf) this.broadcast(f, link);
+    else this.relayToLeaves(f, link);
+  }
+
+  private relayToLeaves(f: RegistryFrame, from: Link): void {
+    for (const l of this.direct.values()) if (l !== from && l.peer?.role === 'leaf') l.send(f);
+  }
+
+  private emitChanges(entry: KernelEntry, changes: RegistryChange[]): void {
+    for (const c of changes) {
+      if (c.type === 'unregister') {
+        const held = this.held.get(c.session.id);
+        if (held) {
+          (held.proxy.remote as SessionEndpoint).gone = new IkcError(
+            'IKC_ERR_NO_SESSION',
+            `session ${c.session.aliases[0] ?? c.session.id} on kernel ${entry.name} is gone`,
+          );
+          this.held.delete(c.session.id);
+          this.senders.delete(c.session.id);
+          held.release();
+        }
+      }
+      this.emit({
+        type: c.type,
+        kernel: entry.name,
+        kernelId: entry.id,
+        remote: true,
+        session: { id: c.session.id, aliases: c.session.aliases, published: c.session.events, parent: null },
+        ...(c.events ? { events: c.events } : {}),
+      });
+    }
+  }
+
+  private emit(event: Omit<MonitorEvent, 'kernel'> & { kernel?: string }): void {
+    this.kernel.emit(event);
+  }
+
+  // ---- views and shutdown ----------------------------------------------------------------
+
+  peers(): PeerView[] {
+    const out: PeerView[] = [];
+    for (const [id, link] of this.direct) {
+      const peer = link.peer as PeerInfo;
+      out.push({
+        name: peer.name,
+        id,
+        role: peer.role,
+        address: link.address,
+        state: 'up',
+        rtt: link.rtt,
+        sessions: this.registry.get(id)?.sessions.size ?? 0,
+      });
+    }
+    for (const entry of this.registry.all()) {
+      if (this.direct.has(entry.id)) continue;
+      out.push({
+        name: entry.name,
+        id: entry.id,
+        role: entry.role,
+        address: `via ${entry.via.peer?.name}`,
+        state: 'up',
+        rtt: entry.via.rtt,
+        sessions: entry.sessions.size,
+      });
+    }
+    return out;
+  }
+
+  /** Remote published sessions, by kernel name (for listings). */
+  remoteSessions(): {
+    kernel: string;
+    kernelId: string;
+    sessions: { id: string; aliases: string[]; published: string[] }[];
+  }[] {
+    return this.registry.all().map((e) => ({
+      kernel: e.name,
+      kernelId: e.id,
+      sessions: [...e.sessions.values()].map((s) => ({ id: s.id, aliases: s.aliases, published: s.events })),
+    }));
+  }
+
+  /** Says goodbye on every link (peers need not wait to notice), and fails what is pending. */
+  stop(reason = 'shutdown'): void {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.unsubscribe();
+    for (const link of [...this.links]) {
+      if (link.isUp)
+        link.send(this.registryGoneFrame({ ...this.selfEntry(), version: this.registryVersion }));
+      link.close(reason, `kernel ${this.kernel.name} is shutting down`);
+    }
+    this.pending.failAll(
+      () => new IkcError('IKC_ERR_KERNEL_STOPPED', `kernel ${this.kernel.name} has stopped`),
+    );
+  }
+
+  private selfEntry(): KernelEntry {
+    return {
+      id: this.kernel.id,
+      name: this.kernel.name,
+      role: this.options.role,
+      version: this.registryVersion,
+      sessions: new Map(),
+      via: undefined as unknown as Link,
+    };
+  }
+}

@@ -1,0 +1,296 @@
+import { hostname, tmpdir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Kernel, type SessionDefinition } from '@ikc/kernel';
+import { IkcError, type KernelRole } from '@ikc/wire';
+import { DEFAULT_PORT, defaultTuning, type MeshTuning } from './defaults.js';
+import { Dialer } from './dialer.js';
+import { createLogger, type Logger } from './log.js';
+import { Mesh, type PeerView } from './mesh.js';
+import type { Listener, Transport } from './transport.js';
+import { MemoryTransport } from './transports/memory.js';
+import { WsTcpTransport } from './transports/ws-tcp.js';
+import { WsUnixTransport } from './transports/ws-unix.js';
+
+/** startKernel()'s options: the config file's shape (DESIGN.md), plus `mesh` tuning and a logger. */
+export interface KernelConfig {
+  kernel?: {
+    /** Default: the host name. */
+    name?: string;
+    /** ws endpoint for other kernels, "host:port" (default 127.0.0.1:6603); false: none. */
+    listen?: string | false;
+    /** UNIX socket for leaf kernels and the CLI (default $XDG_RUNTIME_DIR/ikc/NAME.sock); false: none. */
+    socket?: string | false;
+  };
+  cloud?: {
+    /** Kernels join only kernels of the same cloud (default "ikc"). */
+    name?: string;
+    /** Shared secret; needed to listen beyond loopback. */
+    secret?: string;
+    /** Kernels to dial: "ws://host:port", "host:port", "unix:/path". */
+    seeds?: string[];
+    mdns?: boolean;
+  };
+  /** Session modules (paths, relative to `baseDir`) or session definitions, started in order. */
+  sessions?: (string | SessionDefinition)[];
+  /** Where relative session module paths start (default: the working directory). */
+  baseDir?: string;
+  /** Mesh tunables (defaults.ts), each in its unit. */
+  mesh?: Partial<MeshTuning>;
+  log?: { level?: string };
+  /** A logger to use instead of the default (pino on stderr). */
+  logger?: Logger;
+  /** Turn SIGINT/SIGTERM into a graceful shutdown (default true). */
+  processSignals?: boolean;
+}
+
+export interface AttachOptions {
+  /** The host kernel's UNIX socket (or "ws://host:port"). Default: $XDG_RUNTIME_DIR/ikc/HOSTNAME.sock. */
+  socket?: string;
+  /** This leaf kernel's name (default "leaf-PID@HOST"). */
+  name?: string;
+  cloud?: { name?: string; secret?: string };
+  mesh?: Partial<MeshTuning>;
+  log?: { level?: string };
+  logger?: Logger;
+  processSignals?: boolean;
+}
+
+/** Where a kernel named `name` puts its UNIX socket by default. */
+export function defaultSocketPath(name: string): string {
+  return join(process.env.XDG_RUNTIME_DIR || tmpdir(), 'ikc', `${name}.sock`);
+}
+
+const tcp = new WsTcpTransport();
+const unix = new WsUnixTransport();
+const memory = new MemoryTransport();
+
+/** The transport an address needs, and the address as that transport takes it. */
+export function transportFor(address: string): { transport: Transport; address: string } {
+  if (address.startsWith('memory:')) return { transport: memory, address: address.slice('memory:'.length) };
+  if (address.startsWith('unix:')) return { transport: unix, address: address.slice('unix:'.length) };
+  if (isAbsolute(address) || address.startsWith('./')) return { transport: unix, address };
+  return { transport: tcp, address };
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/;
+
+function hostOf(listen: string): string {
+  const m = /^(?:ws:\/\/)?(\[[^\]]+\]|[^:]*):\d+$/.exec(listen);
+  if (!m) throw new IkcError('IKC_ERR_INVALID_ARG', `kernel.listen must be HOST:PORT, got "${listen}"`);
+  return m[1] as string;
+}
+
+/**
+ * A kernel on the mesh: a local kernel whose posts, calls and resolves also reach the
+ * sessions other kernels publish. startKernel() and attach() make one.
+ */
+export class MeshKernel extends Kernel {
+  readonly mesh: Mesh;
+  readonly log: Logger;
+  /** The TCP address other kernels reach this one at, once listening. */
+  listenAddress: string | undefined;
+  /** The UNIX socket leaf kernels attach to, once listening. */
+  socketPath: string | undefined;
+  private readonly listeners: Listener[] = [];
+  private readonly dialers: Dialer[] = [];
+  private readonly tuning: MeshTuning;
+  private stopping: Promise<void> | undefined;
+  private signalListener: ((sig: NodeJS.Signals) => void) | undefined;
+
+  constructor(
+    options: {
+      name: string;
+      cloud: string;
+      secret: string;
+      role: KernelRole;
+      tuning: MeshTuning;
+      logger: Logger;
+    },
+    processSignals: boolean,
+  ) {
+    // The mesh kernel handles process signals itself: a host stays up without sessions.
+    super({ name: options.name, processSignals: false });
+    this.tuning = options.tuning;
+    this.log = options.logger.child({ kernel: options.name });
+    this.mesh = new Mesh({
+      kernel: this,
+      cloud: options.cloud,
+      secret: options.secret,
+      role: options.role,
+      tuning: options.tuning,
+      log: this.log,
+    });
+    if (processSignals) {
+      this.signalListener = (sig) => {
+        this.log.info({ signal: sig }, 'shutting down');
+        this.signal('*', sig === 'SIGINT' ? 'INT' : 'TERM');
+        void this.stop();
+      };
+      process.on('SIGINT', this.signalListener);
+      process.on('SIGTERM', this.signalListener);
+    }
+  }
+
+  /** Kernels this one knows: linked directly, or reached through a host. */
+  peers(): PeerView[] {
+    return this.mesh.peers();
+  }
+
+  /** @internal */
+  async listenOn(address: string, role: 'tcp' | 'unix'): Promise<void> {
+    const { transport, address: where } = transportFor(role === 'unix' ? `unix:${address}` : address);
+    const listener = await transport.listen(where, (conn) => {
+      this.mesh.adopt(conn, 'listener');
+    });
+    this.listeners.push(listener);
+    if (role === 'tcp') this.listenAddress = listener.address;
+    else this.socketPath = listener.address;
+    this.log.info({ address: listener.address, transport: transport.name }, 'listening');
+  }
+
+  /** @internal */
+  addDialer(address: string): Dialer {
+    const { transport, address: where } = transportFor(address);
+    const dialer = new Dialer(this.mesh, transport, where, this.tuning, this.log);
+    this.dialers.push(dialer);
+    return dialer;
+  }
+
+  /**
+   * Shuts down gracefully: sessions stop (`_stop` runs), peers are told (BYE), links and
+   * listeners close, the UNIX socket is removed.
+   */
+  override stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      if (this.signalListener) {
+        process.off('SIGINT', this.signalListener);
+        process.off('SIGTERM', this.signalListener);
+      }
+      for (const d of this.dialers) d.stop();
+      await super.stop();
+      this.mesh.stop();
+      await Promise.all(this.listeners.map((l) => l.close().catch(() => {})));
+    })();
+    return this.stopping;
+  }
+}
+
+async function loadSessions(config: KernelConfig): Promise<SessionDefinition[]> {
+  const out: SessionDefinition[] = [];
+  for (const entry of config.sessions ?? []) {
+    if (typeof entry !== 'string') {
+      out.push(entry);
+      continue;
+    }
+    const path = resolve(config.baseDir ?? process.cwd(), entry);
+    let mod: { default?: unknown };
+    try {
+      mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
+    } catch (cause) {
+      throw new IkcError(
+        'IKC_ERR_INVALID_ARG',
+        `session module ${path} failed to load: ${(cause as Error).message}`,
+        {
+          cause,
+        },
+      );
+    }
+    const def = mod.default as SessionDefinition | undefined;
+    if (typeof def !== 'object' || def === null || typeof def.events !== 'object') {
+      throw new IkcError(
+        'IKC_ERR_INVALID_ARG',
+        `session module ${path} must default-export a session definition ({ alias?, publish?, events })`,
+      );
+    }
+    out.push(def);
+  }
+  return out;
+}
+
+function tuningOf(overrides: Partial<MeshTuning> | undefined): MeshTuning {
+  const tuning = defaultTuning();
+  for (const [key, value] of Object.entries(overrides ?? {})) {
+    if (!(key in tuning)) throw new IkcError('IKC_ERR_INVALID_ARG', `unknown mesh option "${key}"`);
+    if (typeof value !== 'number' || !(value > 0)) {
+      throw new IkcError(
+        'IKC_ERR_INVALID_ARG',
+        `mesh.${key} must be a positive number, got ${String(value)}`,
+      );
+    }
+    (tuning as unknown as Record<string, number>)[key] = value;
+  }
+  return tuning;
+}
+
+/**
+ * Starts a host kernel: loads its session modules (all or nothing), listens for kernels on
+ * `kernel.listen` (TCP) and for leaf kernels on `kernel.socket` (UNIX), starts the sessions,
+ * and dials the seeds, redialing with backoff whenever a link drops.
+ */
+export async function startKernel(config: KernelConfig = {}): Promise<MeshKernel> {
+  const name = config.kernel?.name ?? hostname();
+  const secret = config.cloud?.secret ?? '';
+  const listen = config.kernel?.listen === undefined ? `127.0.0.1:${DEFAULT_PORT}` : config.kernel.listen;
+  if (listen !== false && !secret && !LOOPBACK.test(hostOf(listen))) {
+    throw new IkcError(
+      'IKC_ERR_INSECURE_LISTEN',
+      `kernel ${name} has no cloud.secret, so it refuses to listen on ${listen}, beyond loopback: ` +
+        'set cloud.secret (shared by the cloud) or listen on 127.0.0.1',
+    );
+  }
+  const definitions = await loadSessions(config);
+  const logger = config.logger ?? createLogger(config.log?.level);
+  const kernel = new MeshKernel(
+    { name, cloud: config.cloud?.name ?? 'ikc', secret, role: 'host', tuning: tuningOf(config.mesh), logger },
+    config.processSignals ?? true,
+  );
+  try {
+    if (listen !== false) await kernel.listenOn(listen, 'tcp');
+    const socket = config.kernel?.socket === undefined ? defaultSocketPath(name) : config.kernel.socket;
+    if (socket !== false) await kernel.listenOn(socket, 'unix');
+    for (const def of definitions) kernel.spawn(def);
+  } catch (err) {
+    await kernel.stop();
+    throw err;
+  }
+  for (const seed of config.cloud?.seeds ?? []) kernel.addDialer(seed).start();
+  return kernel;
+}
+
+/**
+ * Attaches this program to its host kernel as a leaf kernel: its sessions reach every kernel
+ * the host reaches, and the sessions it publishes are reachable cloud-wide through the host.
+ * Rejects with IKC_ERR_CONNECT (naming the socket) when no host kernel answers there.
+ */
+export async function attach(options: AttachOptions = {}): Promise<MeshKernel> {
+  const host = hostname();
+  const name = options.name ?? `leaf-${process.pid}@${host}`;
+  const socket = options.socket ?? defaultSocketPath(host);
+  const logger = options.logger ?? createLogger(options.log?.level ?? process.env.POE_LOG ?? 'warn');
+  const kernel = new MeshKernel(
+    {
+      name,
+      cloud: options.cloud?.name ?? 'ikc',
+      secret: options.cloud?.secret ?? '',
+      role: 'leaf',
+      tuning: tuningOf(options.mesh),
+      logger,
+    },
+    options.processSignals ?? true,
+  );
+  const dialer = kernel.addDialer(
+    socket.includes('://') || socket.startsWith('memory:') ? socket : `unix:${socket}`,
+  );
+  try {
+    const link = await dialer.dial();
+    await link.whenUp(); // rejects with why the host refused (cloud, secret, version)
+  } catch (err) {
+    await kernel.stop();
+    throw err instanceof IkcError
+      ? err
+      : new IkcError('IKC_ERR_CONNECT', `no host kernel answers at ${socket}`, { cause: err });
+  }
+  // From now on the dialer redials whenever the link drops.
+  return kernel;
+}

@@ -1,0 +1,107 @@
+/**
+ * A Conn over one open `ws` WebSocket, for the TCP and the UNIX socket transports alike.
+ * Binary messages only; the bytes ws hands over are delivered as they are (a Buffer the
+ * receiver may keep: ws allocates them per read and never reuses them).
+ */
+import { WebSocket } from 'ws';
+import type { CloseInfo, Conn, ConnHandlers } from '../transport.js';
+import { CLOSE_NORMAL, CLOSE_TOO_BIG, CLOSE_UNSUPPORTED_DATA, closeArgs } from './close-codes.js';
+import { ConnEvents } from './conn-events.js';
+import type { ResolvedTransportOptions } from './options.js';
+
+/** Options every ws socket of ours is made with, server and client. */
+export function wsSocketOptions(options: ResolvedTransportOptions) {
+  // Compression would cost CPU on every message and open a zip-bomb door; the mesh batches
+  // small frames itself. ws turns TCP_NODELAY on for every socket it wraps.
+  return { perMessageDeflate: false, maxPayload: options.maxMessageBytes } as const;
+}
+
+export class WsConn implements Conn {
+  readonly remote: string;
+  readonly transport: string;
+  readonly #ws: WebSocket;
+  readonly #options: ResolvedTransportOptions;
+  readonly #events = new ConnEvents();
+  /** Set when send() returned false; cleared when drain is emitted. */
+  #needDrain = false;
+  /** The close this side decided on for a protocol breach; ws would report it as 1006. */
+  #breach: CloseInfo | undefined;
+  #error: Error | undefined;
+
+  /** `ws` must be open; the conn takes over its events at once, holding them until attach(). */
+  constructor(ws: WebSocket, remote: string, transport: string, options: ResolvedTransportOptions) {
+    this.#ws = ws;
+    this.remote = remote;
+    this.transport = transport;
+    this.#options = options;
+    ws.binaryType = 'nodebuffer';
+    ws.on('message', (data, isBinary) => this.#onMessage(data as Buffer, isBinary));
+    ws.on('error', (err) => this.#onError(err));
+    ws.on('close', (code, reason) => this.#onClose(code, reason));
+  }
+
+  attach(handlers: ConnHandlers): void {
+    this.#events.attach(handlers);
+  }
+
+  get bufferedAmount(): number {
+    return this.#ws.bufferedAmount;
+  }
+
+  send(data: Uint8Array): boolean {
+    if (this.#ws.readyState !== WebSocket.OPEN) return false;
+    this.#ws.send(data, { binary: true }, this.#written);
+    if (this.#ws.bufferedAmount <= this.#options.highWaterMarkBytes) return true;
+    this.#needDrain = true;
+    return false;
+  }
+
+  close(code = CLOSE_NORMAL, reason = ''): void {
+    const args = closeArgs(code, reason);
+    this.#ws.close(args.code, args.reason);
+  }
+
+  terminate(): void {
+    this.#ws.terminate();
+  }
+
+  /**
+   * Called by ws once each message has been handed to the OS. ws emits no 'drain' of its
+   * own, and the socket's 'drain' only follows a write past the socket's 16 KiB mark, which
+   * a smaller highWaterMarkBytes would never reach; this callback sees every flush.
+   */
+  readonly #written = (): void => {
+    if (!this.#needDrain || this.#ws.readyState !== WebSocket.OPEN) return;
+    if (this.#ws.bufferedAmount > this.#options.highWaterMarkBytes) return;
+    this.#needDrain = false;
+    this.#events.drain();
+  };
+
+  #onMessage(data: Buffer, isBinary: boolean): void {
+    if (this.#breach !== undefined) return;
+    if (!isBinary) {
+      this.#breach = { code: CLOSE_UNSUPPORTED_DATA, reason: 'text messages are not accepted' };
+      this.#ws.close(this.#breach.code, this.#breach.reason);
+      return;
+    }
+    this.#events.message(data);
+  }
+
+  #onError(err: Error): void {
+    this.#error ??= err;
+    // ws has already started closing with 1009, but reports the close as 1006 because it
+    // stops reading the peer's bytes (and so the peer's echo) after a breach.
+    if ((err as NodeJS.ErrnoException).code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+      this.#breach ??= {
+        code: CLOSE_TOO_BIG,
+        reason: `message exceeds ${this.#options.maxMessageBytes} bytes`,
+      };
+    }
+  }
+
+  #onClose(code: number, reason: Buffer): void {
+    const info: CloseInfo = this.#breach ? { ...this.#breach } : { code, reason: reason.toString() };
+    if (this.#error !== undefined) info.error = this.#error;
+    this.#events.close(info);
+  }
+}
