@@ -65,6 +65,9 @@ class Routed {
 
 const NO_OPTIONS: CallOptions = Object.freeze({});
 
+/** The event name of a queued task (queueCall); post() refuses empty names, so no event has it. */
+const TASK = '';
+
 /** Signals that stop every session that receives them without handling them. */
 export const TERMINAL_SIGNALS: ReadonlySet<string> = new Set(['TERM', 'INT', 'HUP', 'ZOMBIE']);
 
@@ -382,6 +385,19 @@ export class Kernel {
     return proxy;
   }
 
+  /**
+   * @internal For a router: a call that waits its turn in the queue, behind the events
+   * already posted, so a remote sender's posts and calls run in the order it sent them.
+   */
+  queueCall(sender: Session, target: Target, event: string, args: unknown[]): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const task = () => this.callFrom(sender, target, event, args).then(resolve, reject);
+      this.root.refs += 2; // as target and sender of the task entry, released by deliver()
+      this.queue.push(this.root, TASK, [task], this.root);
+      if (!this.scheduled) this.schedule();
+    });
+  }
+
   /** @internal For a router: tells a sender that its event could not be delivered (see reportToSender). */
   reportError(sender: Session, err: IkcError, about: { session?: string; event?: string }): void {
     this.reportToSender(sender, err, about);
@@ -542,6 +558,11 @@ export class Kernel {
 
   private deliver(pending: Pending): void {
     const { target: session, event, args, sender } = pending;
+    if (event === TASK) {
+      (args[0] as () => void)();
+      this.release(session);
+      return this.release(sender);
+    }
     if (session.state !== RUNNING) {
       const err = new IkcError(
         'IKC_ERR_SESSION_STOPPED',

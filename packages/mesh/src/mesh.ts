@@ -378,7 +378,8 @@ export class Mesh implements Router {
       const n = this.inflight.get(link);
       if (n !== undefined) this.inflight.set(link, n - 1);
     };
-    this.kernel.callFrom(this.senderProxy(origin, f.from), target, f.event, f.args as unknown[]).then(
+    // Queued, not run at once: a sender's earlier posts to this kernel are handled first.
+    this.kernel.queueCall(this.senderProxy(origin, f.from), target, f.event, f.args as unknown[]).then(
       (value) => {
         done();
         this.sendReply(origin, f.callId, value, where);
