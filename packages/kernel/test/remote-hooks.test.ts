@@ -110,9 +110,10 @@ describe('proxies and the router (the hooks @ikc/mesh uses)', () => {
     t.kernel.attachRouter({
       post: (sender, spec: Spec, event, args) =>
         void routed.push(['post', sender === t.kernel.root, spec, event, args]),
-      call: async (_sender, spec, event, args, options) => (
-        routed.push(['call', spec, event, args, options]), 'routed'
-      ),
+      call: async (_sender, spec, event, args, options) => {
+        routed.push(['call', spec, event, args, options]);
+        return 'routed';
+      },
       resolve: async (spec) => t.kernel.addProxy(remote, `proxy-of-${spec.session}`),
     });
     t.kernel.post('poe://gamma/db/put', 'k', 'v');

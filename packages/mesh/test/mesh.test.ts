@@ -183,7 +183,16 @@ describe('mesh over the in-memory transport', () => {
     const b = node('b', { maxInflightCalls: 5 });
     let release: () => void = () => {};
     const gate = new Promise<void>((r) => (release = r));
-    b.kernel.spawn({ alias: 'gate', publish: ['wait'], events: { wait: async () => (await gate, 'ok') } });
+    b.kernel.spawn({
+      alias: 'gate',
+      publish: ['wait'],
+      events: {
+        wait: async () => {
+          await gate;
+          return 'ok';
+        },
+      },
+    });
     await link(a, b);
     const calls = Array.from({ length: 8 }, () =>
       a.kernel.call('poe://b/gate/wait').then(
