@@ -50,6 +50,22 @@ describe('README', () => {
     }
   });
 
+  it('the mesh tour runs as printed: two host kernels and a leaf, over real sockets', async () => {
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    const blocks = [...readme.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1] as string);
+    const code = blocks.find((b) => b.includes('@ikc/mesh'));
+    assert.ok(code, 'README has a ```js block using @ikc/mesh');
+    const file = join(root, 'test', 'dist', 'readme-mesh-tour.mjs');
+    writeFileSync(file, code);
+    try {
+      const { code: exit, out, err } = await run([file]);
+      assert.equal(exit, 0, err);
+      assert.deepEqual(out.trim().split('\n'), ['5', '9', 'IKC_ERR_NOT_PUBLISHED']);
+    } finally {
+      rmSync(file, { force: true });
+    }
+  });
+
   it('npm start runs a kernel that Ctrl-C (SIGINT) shuts down gracefully', async () => {
     const { code, signal, out } = await run(['scripts/demo.mjs'], {
       signalAfter: 'tick 1,',

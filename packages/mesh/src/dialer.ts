@@ -37,10 +37,17 @@ export class Dialer {
     return this.link;
   }
 
-  /** Dials now, and keeps redialing whenever the link is down. */
-  start(): void {
-    this.dial().then(
-      () => {},
+  /**
+   * Dials now, and keeps redialing whenever the link is down. The promise settles (never
+   * rejects) when this first attempt has linked and synced registries, or has failed.
+   */
+  start(): Promise<void> {
+    return this.dial().then(
+      (link) =>
+        link.whenUp().then(
+          () => this.mesh.synced(link),
+          () => {}, // a refused handshake: onDown redials
+        ),
       (err: IkcError) => this.retry(err),
     );
   }
@@ -66,7 +73,7 @@ export class Dialer {
     this.timer = setTimeout(() => {
       // A link to that kernel may be up already (it dialed us): then only check again later.
       if (this.peerId && this.mesh.isLinked(this.peerId)) return this.retry();
-      this.start();
+      void this.start();
     }, delay);
   }
 

@@ -142,6 +142,8 @@ export class Mesh implements Router {
   /** Kernels this one has announced as up to monitors. */
   private readonly known = new Map<string, string>();
   private readonly roundRobin = new Map<string, number>();
+  /** Waiting for a peer's first REGISTRY (see synced()), by link. */
+  private readonly syncWaiters = new Map<Link, (() => void)[]>();
   private registryVersion = 0;
   private registryQueued = false;
   private stopping = false;
@@ -219,6 +221,29 @@ export class Mesh implements Router {
     return undefined;
   }
 
+  /**
+   * Resolves once the peer of `link` has sent its registry (and, from a host, what it relays,
+   * which follows in the same message), or once the link is gone: after that, resolving and
+   * calling what the peer publishes works.
+   */
+  synced(link: Link): Promise<void> {
+    if (link.isClosed || (link.peer && this.registry.get(link.peer.id)?.via === link)) {
+      return new Promise((resolve) => setImmediate(resolve));
+    }
+    return new Promise((resolve) => {
+      let list = this.syncWaiters.get(link);
+      if (!list) this.syncWaiters.set(link, (list = []));
+      list.push(() => setImmediate(resolve));
+    });
+  }
+
+  private wakeSynced(link: Link): void {
+    const list = this.syncWaiters.get(link);
+    if (!list) return;
+    this.syncWaiters.delete(link);
+    for (const wake of list) wake();
+  }
+
   /** True while a link to that kernel is up. */
   isLinked(kernelId: string): boolean {
     return this.direct.has(kernelId);
@@ -242,6 +267,7 @@ export class Mesh implements Router {
 
   private onDown(link: Link, why: { reason: string; error?: IkcError; wasUp: boolean }): void {
     this.links.delete(link);
+    this.wakeSynced(link);
     const peer = link.peer;
     if (!peer || this.direct.get(peer.id) !== link) return;
     this.direct.delete(peer.id);
@@ -816,6 +842,7 @@ export class Mesh implements Router {
       return;
     }
     const applied = this.registry.apply(f, link);
+    if (f.kernelId === link.peer?.id) this.wakeSynced(link);
     if (!applied) return;
     if (!this.known.has(f.kernelId)) {
       this.known.set(f.kernelId, f.kernelName);

@@ -226,7 +226,8 @@ function tuningOf(overrides: Partial<MeshTuning> | undefined): MeshTuning {
 /**
  * Starts a host kernel: loads its session modules (all or nothing), listens for kernels on
  * `kernel.listen` (TCP) and for leaf kernels on `kernel.socket` (UNIX), starts the sessions,
- * and dials the seeds, redialing with backoff whenever a link drops.
+ * and dials the seeds, redialing with backoff whenever a link drops. Resolves once each seed
+ * has linked (and sent what it publishes) or failed its first attempt.
  */
 export async function startKernel(config: KernelConfig = {}): Promise<MeshKernel> {
   const name = config.kernel?.name ?? hostname();
@@ -254,7 +255,9 @@ export async function startKernel(config: KernelConfig = {}): Promise<MeshKernel
     await kernel.stop();
     throw err;
   }
-  for (const seed of config.cloud?.seeds ?? []) kernel.addDialer(seed).start();
+  // Wait for each seed's first attempt (linked and synced, or failed: a seed that is down
+  // does not stop the start; it is redialed in the background).
+  await Promise.all((config.cloud?.seeds ?? []).map((seed) => kernel.addDialer(seed).start()));
   return kernel;
 }
 
@@ -285,6 +288,7 @@ export async function attach(options: AttachOptions = {}): Promise<MeshKernel> {
   try {
     const link = await dialer.dial();
     await link.whenUp(); // rejects with why the host refused (cloud, secret, version)
+    await kernel.mesh.synced(link); // the host's registries: the cloud is reachable from here on
   } catch (err) {
     await kernel.stop();
     throw err instanceof IkcError
