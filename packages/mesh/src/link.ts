@@ -59,6 +59,8 @@ type State = 'handshake' | 'up' | 'closed';
 const CLOSE_NORMAL = 1000;
 const CLOSE_PROTOCOL = 1002;
 const CLOSE_POLICY = 1008;
+const CLOSE_UNSUPPORTED = 1003;
+const CLOSE_TOO_BIG = 1009;
 
 /**
  * One authenticated, framed connection to another kernel. It runs the handshake (HELLO both
@@ -218,6 +220,24 @@ export class Link {
 
   private onClose(info: CloseInfo): void {
     if (this.state === 'closed') return;
+    // 1009 and 1003 mean the transport refused a message (too big, or text): bad input, to
+    // be logged like any other, whatever state the link was in.
+    const refused =
+      info.code === CLOSE_TOO_BIG
+        ? 'IKC_ERR_FRAME_TOO_LARGE'
+        : info.code === CLOSE_UNSUPPORTED
+          ? 'IKC_ERR_FRAME_MALFORMED'
+          : undefined;
+    if (refused) {
+      this.options.log.warn(
+        {
+          err: { code: refused, message: info.error?.message ?? info.reason },
+          peer: this.peer?.name,
+          address: this.conn.remote,
+        },
+        `link closed: ${info.code === CLOSE_TOO_BIG ? 'a message was too large' : 'a text message (only binary is accepted)'}`,
+      );
+    }
     const error =
       info.code === CLOSE_NORMAL
         ? undefined

@@ -41,6 +41,9 @@ export interface MeshOptions {
   log: Logger;
 }
 
+/** A flooding link is logged at most this often (milliseconds). */
+const OVERLOAD_LOG_INTERVAL_MS = 10_000;
+
 /** What `peers()` shows of each kernel this one knows. */
 export interface PeerView {
   name: string;
@@ -137,6 +140,8 @@ export class Mesh implements Router {
   private readonly anyProxies = new Map<string, Session>();
   /** Calls a peer has in flight here, per link. */
   private readonly inflight = new Map<Link, number>();
+  /** When each link was last logged for overloading (ms), so a flood logs once a while, not per call. */
+  private readonly overloadLogged = new Map<Link, number>();
   /** Calls relayed through this kernel, per outgoing link: `${origin}:${callId}` -> origin. */
   private readonly relayed = new Map<Link, Map<string, { origin: string; callId: number }>>();
   /** Kernels this one has announced as up to monitors. */
@@ -280,6 +285,7 @@ export class Mesh implements Router {
       );
     this.pending.failLink(link, unreachable);
     this.inflight.delete(link);
+    this.overloadLogged.delete(link);
     // Calls relayed through this link will never be answered: tell their callers.
     for (const { origin, callId } of this.relayed.get(link)?.values() ?? []) {
       this.sendCallError(origin, callId, errorToPayload(unreachable(), { kernel: this.kernel.name }));
@@ -394,6 +400,14 @@ export class Mesh implements Router {
         'IKC_ERR_OVERLOADED',
         `kernel ${this.kernel.name} has ${busy} calls in flight from ${link.peer?.name}; refusing more`,
       );
+      const now = Date.now();
+      if (now - (this.overloadLogged.get(link) ?? 0) > OVERLOAD_LOG_INTERVAL_MS) {
+        this.overloadLogged.set(link, now);
+        this.log.warn(
+          { err: { code: err.code }, peer: link.peer?.name, limit: this.options.tuning.maxInflightCalls },
+          `refusing calls from ${link.peer?.name}: ${busy} in flight (limit ${this.options.tuning.maxInflightCalls})`,
+        );
+      }
       return this.sendCallError(origin, f.callId, errorToPayload(err, where));
     }
     const target = this.admit(origin, f.to, f.event);
