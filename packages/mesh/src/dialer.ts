@@ -45,14 +45,17 @@ export class Dialer {
     return this.dial().then(
       (link) =>
         link.whenUp().then(
-          () => this.mesh.synced(link),
+          () => {
+            this.attempts = 0;
+            return this.mesh.synced(link);
+          },
           () => {}, // a refused handshake: onDown redials
         ),
       (err: IkcError) => this.retry(err),
     );
   }
 
-  private onDown(link: Link, why: { reason: string; error?: IkcError }): void {
+  private onDown(link: Link, why: { reason: string; error?: IkcError; wasUp: boolean }): void {
     if (link.peer) this.peerId = link.peer.id;
     if (this.stopped) return;
     if (link.peer?.id === this.mesh.kernel.id) {
@@ -60,7 +63,8 @@ export class Dialer {
       this.stopped = true;
       return;
     }
-    if (link.isUp || why.reason !== 'dropped') this.attempts = 0;
+    // After a link that was up, start the backoff over: the first redial is quick again.
+    if (why.wasUp) this.attempts = 0;
     this.retry(why.error);
   }
 

@@ -41,6 +41,16 @@ export interface MeshOptions {
   log: Logger;
 }
 
+/**
+ * True for an error that proves the event never reached its kernel: no route from here, or
+ * a relaying host's "no route" (a RemoteError IKC_ERR_UNREACHABLE comes only from a relay;
+ * a lost link's IKC_ERR_UNREACHABLE is a local error, and its event may have arrived).
+ */
+function neverDelivered(err: unknown): boolean {
+  if (!IkcError.is(err, 'IKC_ERR_UNREACHABLE')) return false;
+  return err instanceof RemoteError || err.details?.undelivered === true;
+}
+
 /** A flooding link is logged at most this often (milliseconds). */
 const OVERLOAD_LOG_INTERVAL_MS = 10_000;
 
@@ -146,6 +156,8 @@ export class Mesh implements Router {
   private readonly relayed = new Map<Link, Map<string, { origin: string; callId: number }>>();
   /** Kernels this one has announced as up to monitors. */
   private readonly known = new Map<string, string>();
+  /** Every kernel name seen, by id, so errors about a kernel that is gone can still name it. */
+  private readonly names = new Map<string, string>();
   private readonly roundRobin = new Map<string, number>();
   /** Waiting for a peer's first REGISTRY (see synced()), by link. */
   private readonly syncWaiters = new Map<Link, (() => void)[]>();
@@ -177,7 +189,7 @@ export class Mesh implements Router {
   adopt(
     conn: Conn,
     side: LinkSide,
-    onDown?: (link: Link, why: { reason: string; error?: IkcError }) => void,
+    onDown?: (link: Link, why: { reason: string; error?: IkcError; wasUp: boolean }) => void,
   ): Link {
     const link = new Link({
       conn,
@@ -266,6 +278,7 @@ export class Mesh implements Router {
       if (!keepNew) return;
     }
     this.direct.set(peer.id, link);
+    this.names.set(peer.id, peer.name);
     this.log.info({ peer: peer.name, id: peer.id, role: peer.role, address: link.address }, 'link up');
     this.sendRegistriesTo(link);
   }
@@ -303,13 +316,7 @@ export class Mesh implements Router {
     if (removed) this.emitChanges(removed.entry, removed.changes);
     this.grants.delete(id);
     const gone = new IkcError('IKC_ERR_UNREACHABLE', `kernel ${kernelName} went away (${reason})`);
-    for (const [sid, h] of [...this.held]) {
-      if (h.kernelId !== id) continue;
-      (h.proxy.remote as SessionEndpoint).gone = gone;
-      this.held.delete(sid);
-      this.senders.delete(sid);
-      h.release();
-    }
+    for (const [sid, h] of [...this.held]) if (h.kernelId === id) this.dropProxy(sid, gone);
     if (this.known.delete(id)) {
       this.emit({ type: 'kernel.down', kernel: kernelName, kernelId: id, reason });
     }
@@ -458,7 +465,7 @@ export class Mesh implements Router {
     if (!next || next === link) {
       const err = new IkcError(
         'IKC_ERR_UNREACHABLE',
-        `kernel ${this.kernel.name} has no route to kernel ${dest}`,
+        `kernel ${this.kernel.name} has no route to kernel ${this.kernelNameOf(dest)}`,
       );
       const payload = errorToPayload(err, { kernel: this.kernel.name });
       if (f.type === FrameType.Post)
@@ -525,15 +532,30 @@ export class Mesh implements Router {
   }
 
   private kernelNameOf(id: string): string {
-    return this.direct.get(id)?.peer?.name ?? this.registry.get(id)?.name ?? id;
+    return this.direct.get(id)?.peer?.name ?? this.registry.get(id)?.name ?? this.names.get(id) ?? id;
   }
 
+  /**
+   * Stops a proxy whose kernel or session went away. From then on using it fails with
+   * `gone`, and its specifier aliases are free for a proxy of a new incarnation.
+   */
+  private dropProxy(sessionId: string, gone: IkcError): void {
+    const held = this.held.get(sessionId);
+    if (!held) return;
+    (held.proxy.remote as SessionEndpoint).gone = gone;
+    this.held.delete(sessionId);
+    this.senders.delete(sessionId);
+    held.release();
+    this.kernel.stopSession(held.proxy);
+  }
+
+  /** No route to the kernel: nothing was sent, so the event was certainly not delivered. */
   private unreachable(kernel: string): IkcError {
     return new IkcError(
       'IKC_ERR_UNREACHABLE',
       `kernel ${kernel} is not reachable from kernel ${this.kernel.name}`,
       {
-        details: { kernel },
+        details: { kernel, undelivered: true },
       },
     );
   }
@@ -683,10 +705,11 @@ export class Mesh implements Router {
     event: string,
     args: unknown[],
     options: CallOptions | undefined,
+    exclude?: Set<string>,
   ): Promise<unknown> | undefined {
     const candidates = this.registry
       .publishers(spec.session)
-      .filter(({ entry }) => this.routeTo(entry.id) !== undefined)
+      .filter(({ entry }) => this.routeTo(entry.id) !== undefined && !exclude?.has(entry.id))
       .sort((a, b) => (a.entry.id < b.entry.id ? -1 : 1));
     if (candidates.length === 0) {
       const err = new IkcError('IKC_ERR_NO_SESSION', `no reachable kernel publishes "${spec.session}"`, {
@@ -699,7 +722,17 @@ export class Mesh implements Router {
     const turn = this.roundRobin.get(spec.session) ?? 0;
     this.roundRobin.set(spec.session, turn + 1);
     const { entry, session } = candidates[turn % candidates.length]!;
-    if (options) return this.sendCall(entry.id, session.id, sender, event, args, options);
+    if (options) {
+      // Fail over: a call that certainly never reached its kernel (no route there, here or at
+      // a relaying host) is tried on the next publisher. One that may have arrived is not
+      // retried, so nothing runs twice.
+      return this.sendCall(entry.id, session.id, sender, event, args, options).catch((err: unknown) => {
+        if (!neverDelivered(err)) throw err;
+        const tried = new Set(exclude ?? []).add(entry.id);
+        if (candidates.length <= 1) throw err;
+        return this.routeAny(sender, spec, event, args, options, tried);
+      });
+    }
     this.sendPost(entry.id, session.id, sender, event, args);
     return undefined;
   }
@@ -855,6 +888,7 @@ export class Mesh implements Router {
       }
       return;
     }
+    this.names.set(f.kernelId, f.kernelName);
     const applied = this.registry.apply(f, link);
     if (f.kernelId === link.peer?.id) this.wakeSynced(link);
     if (!applied) return;
@@ -882,16 +916,12 @@ export class Mesh implements Router {
   private emitChanges(entry: KernelEntry, changes: RegistryChange[]): void {
     for (const c of changes) {
       if (c.type === 'unregister') {
-        const held = this.held.get(c.session.id);
-        if (held) {
-          (held.proxy.remote as SessionEndpoint).gone = new IkcError(
-            'IKC_ERR_NO_SESSION',
-            `session ${c.session.aliases[0] ?? c.session.id} on kernel ${entry.name} is gone`,
-          );
-          this.held.delete(c.session.id);
-          this.senders.delete(c.session.id);
-          held.release();
-        }
+        const gone = `session ${c.session.aliases[0] ?? c.session.id} on kernel ${entry.name} is gone`;
+        this.dropProxy(c.session.id, new IkcError('IKC_ERR_NO_SESSION', gone));
+      } else if (c.type === 'publish' || c.type === 'retract') {
+        // A resolved proxy's `published` stays a live view of the remote session's.
+        const proxy = this.held.get(c.session.id)?.proxy;
+        if (proxy) proxy.publishedSet = new Set(c.session.events);
       }
       this.emit({
         type: c.type,
