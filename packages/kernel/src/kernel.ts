@@ -391,11 +391,19 @@ export class Kernel {
    */
   queueCall(sender: Session, target: Target, event: string, args: unknown[]): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      const task = () => this.callFrom(sender, target, event, args).then(resolve, reject);
-      this.root.refs += 2; // as target and sender of the task entry, released by deliver()
-      this.queue.push(this.root, TASK, [task], this.root);
-      if (!this.scheduled) this.schedule();
+      this.queueTask(() => this.callFrom(sender, target, event, args).then(resolve, reject));
     });
+  }
+
+  /** Resolves once every event queued before this call has been dispatched. */
+  afterQueued(): Promise<void> {
+    return new Promise((resolve) => this.queueTask(resolve));
+  }
+
+  private queueTask(task: () => void): void {
+    this.root.refs += 2; // as target and sender of the task entry, released by deliver()
+    this.queue.push(this.root, TASK, [task], this.root);
+    if (!this.scheduled) this.schedule();
   }
 
   /** @internal For a router: tells a sender that its event could not be delivered (see reportToSender). */

@@ -10,6 +10,7 @@ export {
   type AttachOptions,
   attach,
   defaultSocketPath,
+  fromConfig,
   type KernelConfig,
   MeshKernel,
   startKernel,

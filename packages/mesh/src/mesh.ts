@@ -401,6 +401,12 @@ export class Mesh implements Router {
     if (!this.forDelivery(f)) return this.relay(link, f);
     const origin = this.originOf(link, f);
     const where = { kernel: this.kernel.name, session: f.to, event: f.event };
+    if (f.to === '' && f.event === '') {
+      // A barrier: answered once everything that arrived before it has been dispatched, so
+      // the errors of earlier posts (sent as they happen) reach the sender before the reply.
+      void this.kernel.afterQueued().then(() => this.sendReply(origin, f.callId, true, where));
+      return;
+    }
     const busy = this.inflight.get(link) ?? 0;
     if (busy >= this.options.tuning.maxInflightCalls) {
       const err = new IkcError(
@@ -676,6 +682,26 @@ export class Mesh implements Router {
       event: about.event,
     });
     this.sendPostErrorTo(kernelId, replyTo, payload);
+  }
+
+  /**
+   * Resolves when `kernelId` has dispatched everything this kernel sent it before (a CALL
+   * with empty target and event). A post's failure there reaches its sender before this does.
+   */
+  barrier(kernelId: string, timeoutMs?: number): Promise<void> {
+    const options = timeoutMs === undefined ? {} : { timeoutMs };
+    return this.sendCall(kernelId, '', this.kernel.root, '', [], options).then(() => undefined);
+  }
+
+  /** The kernel that a `*` post or call to ALIAS would go to next, if any publishes ALIAS. */
+  nextPublisher(alias: string): string | undefined {
+    const candidates = this.registry
+      .publishers(alias)
+      .filter(({ entry }) => this.routeTo(entry.id) !== undefined)
+      .sort((a, b) => (a.entry.id < b.entry.id ? -1 : 1));
+    if (candidates.length === 0) return undefined;
+    const turn = this.roundRobin.get(alias) ?? 0;
+    return candidates[turn % candidates.length]?.entry.id;
   }
 
   // ---- the Router contract (what the kernel hands over) ----------------------------------

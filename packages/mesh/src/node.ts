@@ -1,8 +1,10 @@
-import { hostname, tmpdir } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
+import { hostname } from 'node:os';
+import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { type Config, defaultSocketPath, loadConfig } from '@ikc/config';
 import { Kernel, type SessionDefinition } from '@ikc/kernel';
 import { IkcError, type KernelRole } from '@ikc/wire';
+import { adminSession } from './admin.js';
 import { DEFAULT_PORT, defaultTuning, type MeshTuning } from './defaults.js';
 import { Dialer } from './dialer.js';
 import { createLogger, type Logger } from './log.js';
@@ -42,6 +44,8 @@ export interface KernelConfig {
   logger?: Logger;
   /** Turn SIGINT/SIGTERM into a graceful shutdown (default true). */
   processSignals?: boolean;
+  /** Run the `ikc` session (info, peers, ls) that the CLI asks (default true). */
+  admin?: boolean;
 }
 
 export interface AttachOptions {
@@ -56,10 +60,7 @@ export interface AttachOptions {
   processSignals?: boolean;
 }
 
-/** Where a kernel named `name` puts its UNIX socket by default. */
-export function defaultSocketPath(name: string): string {
-  return join(process.env.XDG_RUNTIME_DIR || tmpdir(), 'ikc', `${name}.sock`);
-}
+export { defaultSocketPath };
 
 const tcp = new WsTcpTransport();
 const unix = new WsUnixTransport();
@@ -96,6 +97,7 @@ export class MeshKernel extends Kernel {
   private readonly dialers: Dialer[] = [];
   private readonly tuning: MeshTuning;
   private stopping: Promise<void> | undefined;
+  private readonly stoppedWaiters: (() => void)[] = [];
   private signalListener: ((sig: NodeJS.Signals) => void) | undefined;
 
   constructor(
@@ -171,8 +173,17 @@ export class MeshKernel extends Kernel {
       await super.stop();
       this.mesh.stop();
       await Promise.all(this.listeners.map((l) => l.close().catch(() => {})));
+      for (const wake of this.stoppedWaiters.splice(0)) wake();
     })();
     return this.stopping;
+  }
+
+  /** Resolves once the kernel has stopped, however that came about (stop(), SIGINT, SIGTERM). */
+  whenStopped(): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.stopping) void this.stopping.then(resolve);
+      else this.stoppedWaiters.push(resolve);
+    });
   }
 }
 
@@ -229,7 +240,9 @@ function tuningOf(overrides: Partial<MeshTuning> | undefined): MeshTuning {
  * and dials the seeds, redialing with backoff whenever a link drops. Resolves once each seed
  * has linked (and sent what it publishes) or failed its first attempt.
  */
-export async function startKernel(config: KernelConfig = {}): Promise<MeshKernel> {
+export async function startKernel(config?: KernelConfig): Promise<MeshKernel> {
+  // No config: load the file, as `ikc kernel` does (--config, $POE_CONF, ~/.poe.conf, /etc/poe.conf).
+  config ??= fromConfig((await loadConfig()).config);
   const name = config.kernel?.name ?? hostname();
   const secret = config.cloud?.secret ?? '';
   const listen = config.kernel?.listen === undefined ? `127.0.0.1:${DEFAULT_PORT}` : config.kernel.listen;
@@ -250,6 +263,7 @@ export async function startKernel(config: KernelConfig = {}): Promise<MeshKernel
     if (listen !== false) await kernel.listenOn(listen, 'tcp');
     const socket = config.kernel?.socket === undefined ? defaultSocketPath(name) : config.kernel.socket;
     if (socket !== false) await kernel.listenOn(socket, 'unix');
+    if (config.admin !== false) kernel.spawn(adminSession(kernel));
     for (const def of definitions) kernel.spawn(def);
   } catch (err) {
     await kernel.stop();
@@ -259,6 +273,17 @@ export async function startKernel(config: KernelConfig = {}): Promise<MeshKernel
   // does not stop the start; it is redialed in the background).
   await Promise.all((config.cloud?.seeds ?? []).map((seed) => kernel.addDialer(seed).start()));
   return kernel;
+}
+
+/** startKernel()'s options from a loaded configuration file. */
+export function fromConfig(config: Config): KernelConfig {
+  return {
+    kernel: config.kernel,
+    cloud: { name: config.cloud.name, secret: config.cloud.secret, seeds: config.cloud.seeds },
+    sessions: config.sessions,
+    mesh: config.mesh,
+    log: config.log,
+  };
 }
 
 /**

@@ -1,0 +1,15 @@
+// A session module: what `sessions:` in ~/.poe.conf (or `ikc kernel --session`) starts.
+// Its default export is a session definition; `publish` lists what other kernels may reach.
+export default {
+  alias: 'calc',
+  publish: ['add', 'mul', 'ping', 'fail'],
+  events: {
+    add: (ctx, a, b) => a + b,
+    mul: (ctx, a, b) => a * b,
+    // Replies to whoever posted: ctx.sender is a proxy when the sender is on another kernel.
+    ping: (ctx, n) => ctx.post(ctx.sender, 'pong', n),
+    fail: (ctx, why) => {
+      throw Object.assign(new Error(`failed on purpose: ${why}`), { code: 'E_DEMO' });
+    },
+  },
+};

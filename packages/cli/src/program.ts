@@ -1,0 +1,96 @@
+import { Command, CommanderError } from 'commander';
+import type { GlobalOptions } from './connect.js';
+import { describeError, EXIT, exitCodeFor } from './exit.js';
+import { call } from './verbs/call.js';
+import { type KernelOptions, kernel } from './verbs/kernel.js';
+import { ls, peers } from './verbs/listings.js';
+import { monitor } from './verbs/monitor.js';
+import { post } from './verbs/post.js';
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** The `ikc` command, as a commander program whose actions set `result.code`. */
+function program(result: { code: number }): Command {
+  const run = (work: () => Promise<number>) => async () => {
+    result.code = await work();
+  };
+  const ikc = new Command('ikc')
+    .description(
+      'ikc: a cloud of POE-style kernels. Exit codes: 0 ok, 1 the event failed, 2 bad usage or configuration, 3 no kernel reachable or timed out.',
+    )
+    .option('--config <file>', 'configuration file (else $POE_CONF, ~/.poe.conf, /etc/poe.conf)')
+    .option(
+      '--kernel <url>',
+      "the host kernel to attach to: a UNIX socket path or ws://HOST:PORT (default: the config's kernel.socket)",
+    )
+    .option('--timeout <seconds>', 'give up on the kernel after this long (default: mesh.callTimeoutMs)')
+    .showHelpAfterError()
+    .exitOverride();
+  const globals = (cmd: Command) => cmd.optsWithGlobals() as GlobalOptions;
+
+  ikc
+    .command('kernel')
+    .description("run this host's kernel until SIGINT/SIGTERM")
+    .option('--name <name>', 'kernel name (overrides kernel.name)')
+    .option('--listen <host:port>', 'ws endpoint for other kernels (overrides kernel.listen)')
+    .option('--session <module>', 'start this session module too (repeatable)', collect)
+    .action((_opts, cmd: Command) => run(() => kernel(cmd.optsWithGlobals() as KernelOptions))());
+
+  ikc
+    .command('post')
+    .description('post an event; ARGs are JSON where they parse as JSON, else strings')
+    .argument(
+      '<spec>',
+      'poe://KERNEL/SESSION/EVENT (empty KERNEL: the host kernel; *: any that publishes SESSION)',
+    )
+    .argument('[args...]', 'event arguments')
+    .action((spec: string, args: string[], _opts, cmd: Command) =>
+      run(() => post(spec, args, globals(cmd)))(),
+    );
+
+  ikc
+    .command('call')
+    .description('call an event and print its result as JSON')
+    .argument('<spec>', 'poe://KERNEL/SESSION/EVENT')
+    .argument('[args...]', 'event arguments: JSON where they parse as JSON, else strings')
+    .action((spec: string, args: string[], _opts, cmd: Command) =>
+      run(() => call(spec, args, globals(cmd)))(),
+    );
+
+  ikc
+    .command('peers')
+    .description('kernels in the cloud: name, id, address, state, rtt')
+    .option('--json', 'print JSON')
+    .action((_opts, cmd: Command) => run(() => peers(globals(cmd)))());
+
+  ikc
+    .command('ls')
+    .description('sessions of a kernel (default: the host kernel): id, aliases, published events')
+    .argument('[kernel]', 'kernel name or id')
+    .option('--json', 'print JSON')
+    .action((k: string | undefined, _opts, cmd: Command) => run(() => ls(k, globals(cmd)))());
+
+  ikc
+    .command('monitor')
+    .description('cloud events as they happen, one per line, until Ctrl-C')
+    .option('--json', 'print JSON lines')
+    .action((_opts, cmd: Command) => run(() => monitor(globals(cmd)))());
+
+  return ikc;
+}
+
+/** Runs `ikc` with these arguments (without node and script); resolves to the exit code. */
+export async function run(argv: string[]): Promise<number> {
+  const result = { code: EXIT.OK as number };
+  try {
+    await program(result).parseAsync(argv, { from: 'user' });
+    return result.code;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version end with code 0; anything else commander refuses is bad usage.
+      return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+    }
+    process.stderr.write(`${describeError(err)}\n`);
+    return exitCodeFor(err);
+  }
+}

@@ -1,0 +1,73 @@
+import { z } from 'zod';
+import { DEFAULTS } from './defaults.js';
+
+const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
+const hostPort = z
+  .string()
+  .regex(/^(\[[0-9A-Fa-f:.]+\]|[^\s:/[\]]+):\d{1,5}$/, 'must be HOST:PORT, like 127.0.0.1:6603');
+const seed = z
+  .string()
+  .regex(
+    /^(ws:\/\/(\[[0-9A-Fa-f:.]+\]|[^\s:/[\]]+):\d{1,5}\/?|(\[[0-9A-Fa-f:.]+\]|[^\s:/[\]]+):\d{1,5}|unix:\/\S+|\/\S+)$/,
+    'must be ws://HOST:PORT, HOST:PORT or unix:/PATH',
+  );
+const positiveMs = z.number().int().positive();
+
+/**
+ * The configuration file's schema. Every object is strict (an unknown key is an error),
+ * and every key is optional in the file: defaults.ts fills in what is left out.
+ */
+export const configSchema = z.strictObject({
+  kernel: z
+    .strictObject({
+      name: z
+        .string()
+        .regex(/^[^\s/]+$/, 'must be a non-empty name without spaces or "/"')
+        .optional(),
+      listen: z.union([hostPort, z.literal(false)]).default(DEFAULTS.kernel.listen),
+      socket: z.union([z.string().min(1, 'must be a path'), z.literal(false)]).optional(),
+    })
+    .prefault({}),
+  cloud: z
+    .strictObject({
+      name: z.string().min(1, 'must not be empty').default(DEFAULTS.cloud.name),
+      secret: z.string().default(DEFAULTS.cloud.secret),
+      mdns: z.boolean().default(DEFAULTS.cloud.mdns),
+      seeds: z.array(seed).default(DEFAULTS.cloud.seeds),
+    })
+    .prefault({}),
+  sessions: z.array(z.string().min(1, 'must be a module path')).default(DEFAULTS.sessions),
+  jobs: z
+    .strictObject({
+      allow: z.array(z.string().min(1)).default(DEFAULTS.jobs.allow),
+      maxProc: z.number().int().positive().optional(),
+    })
+    .prefault({}),
+  log: z.strictObject({ level: z.enum(LEVELS).default('info') }).prefault({}),
+  mesh: z
+    .strictObject({
+      handshakeTimeoutMs: positiveMs.default(DEFAULTS.mesh.handshakeTimeoutMs),
+      callTimeoutMs: positiveMs.default(DEFAULTS.mesh.callTimeoutMs),
+      pingIntervalMs: positiveMs.default(DEFAULTS.mesh.pingIntervalMs),
+      deadAfterMs: positiveMs.default(DEFAULTS.mesh.deadAfterMs),
+      reconnectMinMs: positiveMs.default(DEFAULTS.mesh.reconnectMinMs),
+      reconnectMaxMs: positiveMs.default(DEFAULTS.mesh.reconnectMaxMs),
+      maxInflightCalls: positiveMs.default(DEFAULTS.mesh.maxInflightCalls),
+      maxSenderProxies: positiveMs.default(DEFAULTS.mesh.maxSenderProxies),
+    })
+    .prefault({}),
+});
+
+/** What the file may hold (every key optional). */
+export type ConfigInput = z.input<typeof configSchema>;
+
+/** A loaded configuration: every key present, computed defaults worked out, paths absolute. */
+export interface Config {
+  kernel: { name: string; listen: string | false; socket: string | false };
+  cloud: { name: string; secret: string; mdns: boolean; seeds: string[] };
+  sessions: string[];
+  jobs: { allow: string[]; maxProc: number };
+  log: { level: (typeof LEVELS)[number] };
+  mesh: z.output<typeof configSchema>['mesh'];
+}
