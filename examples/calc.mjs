@@ -4,11 +4,11 @@ export default {
   alias: 'calc',
   publish: ['add', 'mul', 'ping', 'fail'],
   events: {
-    add: (ctx, a, b) => a + b,
-    mul: (ctx, a, b) => a * b,
+    add: (_ctx, a, b) => a + b,
+    mul: (_ctx, a, b) => a * b,
     // Replies to whoever posted: ctx.sender is a proxy when the sender is on another kernel.
     ping: (ctx, n) => ctx.post(ctx.sender, 'pong', n),
-    fail: (ctx, why) => {
+    fail: (_ctx, why) => {
       throw Object.assign(new Error(`failed on purpose: ${why}`), { code: 'E_DEMO' });
     },
   },

@@ -44,7 +44,8 @@ export const ERROR_CODES = {
   IKC_ERR_OVERLOADED: 'A peer has too many calls in flight on one link; this one was refused.',
   IKC_ERR_NAME_TAKEN: 'Another live kernel in the cloud already uses this kernel name.',
   // Configuration and the command line
-  IKC_ERR_CONFIG: 'A configuration file (or flag) is missing, unreadable, or has an unknown key or a wrong value; the message names the file and the key.',
+  IKC_ERR_CONFIG:
+    'A configuration file (or flag) is missing, unreadable, or has an unknown key or a wrong value; the message names the file and the key.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
