@@ -1,48 +1,100 @@
 #!/usr/bin/env node
-// `npm start`: runs a local ikc kernel with two demo sessions until Ctrl-C (SIGINT) or SIGTERM,
-// which reach the sessions as kernel signals, so the kernel shuts down gracefully. Until the
-// host kernel (`ikc kernel`, with links to other kernels) lands, this is a local kernel only.
-// `--ticks N` stops the ticker after N ticks, for a quick non-interactive run.
-import { Kernel } from '@ikc/kernel';
+// `npm run demo`: three host kernels on this machine (alpha, beta, gamma, each an `ikc
+// kernel` process with its own config file), then the ikc verbs between them, then a
+// graceful shutdown. Everything runs on loopback and in a temporary directory.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-const ticksArg = process.argv.indexOf('--ticks');
-const maxTicks = ticksArg > 0 ? Number(process.argv[ticksArg + 1]) : Number.POSITIVE_INFINITY;
-const kernel = new Kernel({ name: 'demo' });
-const say = (line) => process.stdout.write(`${line}\n`);
+const root = fileURLToPath(new URL('..', import.meta.url));
+const ikc = join(root, 'packages', 'cli', 'dist', 'src', 'main.js');
+const calc = join(root, 'examples', 'calc.mjs');
+const dir = mkdtempSync(join(tmpdir(), 'ikc-demo-'));
+const env = { ...process.env, HOME: dir, POE_LOG: 'warn', DEMO_SECRET: 'demo secret, shared by the cloud' };
+delete env.POE_CONF;
+const say = (line = '') => process.stdout.write(`${line}\n`);
 
-kernel.spawn({
-  alias: 'calc',
-  publish: ['add'],
-  events: {
-    add: (_ctx, a, b) => a + b,
-    _signal: (_ctx, name) => {
-      say(`calc: got signal ${name}`);
-    },
-    _stop: () => say('calc: stopped'),
-  },
-});
+function config(name, port, seeds, sessions) {
+  const file = join(dir, `${name}.yaml`);
+  writeFileSync(
+    file,
+    [
+      'kernel:',
+      `  name: ${name}`,
+      `  listen: 127.0.0.1:${port}`,
+      `  socket: ${join(dir, `${name}.sock`)}`,
+      'cloud:',
+      '  name: demo',
+      '  secret: ${DEMO_SECRET}',
+      `  seeds: [${seeds.map((s) => `"ws://127.0.0.1:${s}"`).join(', ')}]`,
+      `sessions: [${sessions.map((s) => `"${s}"`).join(', ')}]`,
+      '',
+    ].join('\n'),
+  );
+  return file;
+}
 
-kernel.spawn({
-  alias: 'ticker',
-  heap: { ticks: 0 },
-  events: {
-    _start: (ctx) => {
-      ctx.delay('tick', 1000);
-    },
-    tick: async (ctx) => {
-      ctx.heap.ticks++;
-      const sum = await ctx.call('calc', 'add', ctx.heap.ticks, 100);
-      say(`ticker: tick ${ctx.heap.ticks}, calc.add(${ctx.heap.ticks}, 100) = ${sum}`);
-      if (ctx.heap.ticks < maxTicks) ctx.delay('tick', 1000);
-      else ctx.aliasRemove('ticker');
-    },
-    _stop: (ctx) => say(`ticker: stopped after ${ctx.heap.ticks} ticks`),
-  },
-});
+function startKernel(name, file) {
+  const child = spawn(process.execPath, [ikc, 'kernel', '--config', file], {
+    env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d) => {
+      out += d;
+      if (out.includes('Ctrl-C stops it')) resolve(child);
+    });
+    child.on('exit', (code) => reject(new Error(`kernel ${name} exited (${code}) before it was ready`)));
+  });
+}
 
-say(`ikc kernel "${kernel.name}" (id ${kernel.id}) is running with sessions:`);
-for (const s of kernel.list())
-  say(`  ${s.aliases.join(',')}  ${s.id}  published: ${s.published.join(',') || '-'}`);
-say('ready: press Ctrl-C to stop it gracefully');
-await kernel.run();
-say('kernel: no session left, exiting');
+function run(args, file) {
+  say(`$ ikc ${args.join(' ')}`);
+  const r = spawnSync(process.execPath, [ikc, '--config', file, ...args], { env, encoding: 'utf8' });
+  process.stdout.write(r.stdout);
+  if (r.stderr) process.stdout.write(r.stderr);
+  say(`(exit ${r.status})`);
+  say();
+  return r.status;
+}
+
+const ports = [16603, 16604, 16605];
+const files = {
+  alpha: config('alpha', ports[0], [], []),
+  beta: config('beta', ports[1], [ports[0]], [calc]),
+  gamma: config('gamma', ports[2], [ports[0], ports[1]], [calc]),
+};
+const kernels = [];
+try {
+  say(`Starting three kernels (configs in ${dir}):`);
+  for (const name of ['alpha', 'beta', 'gamma']) {
+    kernels.push(await startKernel(name, files[name]));
+    say(`  ${name} is up`);
+  }
+  say();
+  say("Everything below runs from alpha's side: the CLI attaches to alpha as a leaf kernel.");
+  say();
+  run(['peers'], files.alpha);
+  run(['ls', 'beta'], files.alpha);
+  run(['call', 'poe://beta/calc/add', '2', '3'], files.alpha);
+  run(['call', 'poe://*/calc/mul', '6', '7'], files.alpha);
+  run(['post', 'poe://gamma/calc/add', '1', '1'], files.alpha);
+  run(['call', 'poe://gamma/calc/fail', '"on purpose"'], files.alpha);
+  run(['call', 'poe://beta/calc/secret'], files.alpha);
+} finally {
+  say('Stopping the kernels (SIGTERM: sessions stop, peers are told, sockets removed).');
+  await Promise.all(
+    kernels.map(
+      (child) =>
+        new Promise((resolve) => {
+          child.on('exit', resolve);
+          child.kill('SIGTERM');
+        }),
+    ),
+  );
+  rmSync(dir, { recursive: true, force: true });
+  say('Done.');
+}

@@ -1,15 +1,23 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
-function run(args: string[], opts: { signalAfter?: string; signal?: NodeJS.Signals } = {}) {
+function run(
+  args: string[],
+  opts: { signalAfter?: string; signal?: NodeJS.Signals; env?: NodeJS.ProcessEnv } = {},
+) {
   return new Promise<{ code: number | null; signal: string | null; out: string; err: string }>((resolve) => {
-    const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: opts.env ?? process.env,
+    });
     let out = '';
     let err = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => {
@@ -66,17 +74,58 @@ describe('README', () => {
     }
   });
 
-  it('npm start runs a kernel that Ctrl-C (SIGINT) shuts down gracefully', async () => {
-    const { code, signal, out } = await run(['scripts/demo.mjs'], {
-      signalAfter: 'tick 1,',
-      signal: 'SIGINT',
+  it('npm start runs a host kernel with a demo session that ikc reaches, and Ctrl-C stops it gracefully', async () => {
+    // As a user would run it: npm start, with a HOME and runtime dir of its own.
+    const home = mkdtempSync(join(tmpdir(), 'ikc-start-'));
+    const env: NodeJS.ProcessEnv = { ...process.env, HOME: home, XDG_RUNTIME_DIR: home, POE_LOG: 'info' };
+    delete env.POE_CONF;
+    const child = spawn('npm', ['start', '--silent'], {
+      cwd: root,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
     });
-    assert.equal(signal, null);
-    assert.equal(code, 0, out);
-    assert.match(out, /ready: press Ctrl-C/);
-    assert.match(out, /calc: got signal INT/);
-    assert.match(out, /calc: stopped/);
-    assert.match(out, /kernel: no session left, exiting/);
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    const exited = new Promise<void>((r) => child.on('exit', () => r()));
+    try {
+      for (let i = 0; i < 200 && !out.includes('Ctrl-C stops it gracefully'); i++)
+        await new Promise((r) => setTimeout(r, 50));
+      assert.match(out, /ikc kernel ".+" \(id .+\) is running, listening on ws:\/\/127\.0\.0\.1:6603/);
+      assert.match(out, /npx ikc call poe:\/\/\/calc\/add 2 3/);
+      const call = await run(
+        [join(root, 'packages', 'cli', 'dist', 'src', 'main.js'), 'call', 'poe:///calc/add', '2', '3'],
+        { env },
+      );
+      assert.equal(call.out, '5\n', call.err);
+      process.kill(-(child.pid as number), 'SIGINT'); // the process group, as Ctrl-C in a terminal
+      await exited; // npm itself dies of the SIGINT, as in a terminal; the kernel stops gracefully:
+      assert.match(err, /"signal":"SIGINT","msg":"shutting down"/);
+      assert.match(err, /"msg":"kernel stopped"/);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null)
+        process.kill(-(child.pid as number), 'SIGKILL');
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+
+  it('npm run demo runs three kernels, shows the verbs between them, and exits 0', async () => {
+    const demo = spawnSync('npm', ['run', 'demo', '--silent'], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    assert.equal(demo.status, 0, demo.stderr);
+    for (const line of [
+      '$ ikc peers',
+      '$ ikc call poe://beta/calc/add 2 3\n5\n(exit 0)',
+      'IKC_ERR_NOT_PUBLISHED',
+      'Done.',
+    ]) {
+      assert.ok(demo.stdout.includes(line), `demo output has "${line}":\n${demo.stdout}`);
+    }
   });
 
   it('names both set-up commands, and package.json defines them', () => {

@@ -27,6 +27,8 @@ export interface PeerInfo {
   id: string;
   name: string;
   role: KernelRole;
+  /** Where it listens for kernels, as its HELLO said ('' for a leaf). */
+  listen: string;
 }
 
 export interface LinkOptions {
@@ -37,6 +39,8 @@ export interface LinkOptions {
   kernelId: string;
   kernelName: string;
   role: KernelRole;
+  /** Where this kernel listens for other kernels, told to the peer. */
+  listen?: string;
   tuning: MeshTuning;
   log: Logger;
   codec: CodecOptions;
@@ -103,6 +107,7 @@ export class Link {
       kernelId: options.kernelId,
       kernelName: options.kernelName,
       role: options.role,
+      listen: options.listen,
     });
   }
 
@@ -288,7 +293,12 @@ export class Link {
       case FrameType.Hello: {
         if (this.peerHello) throw this.protocolError('a second HELLO');
         this.peerHello = frame;
-        this.peer = { id: frame.kernelId, name: frame.kernelName, role: frame.role };
+        this.peer = {
+          id: frame.kernelId,
+          name: frame.kernelName,
+          role: frame.role,
+          listen: frame.listen ?? '',
+        };
         this.version = acceptHello(this.hello, frame); // throws IKC_ERR_CLOUD / IKC_ERR_VERSION
         const refused = this.options.acceptRole?.(frame.role, this.peer);
         if (refused) throw refused;

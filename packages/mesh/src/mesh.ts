@@ -179,6 +179,9 @@ export class Mesh implements Router {
     this.unsubscribe = () => watch.close();
   }
 
+  /** Where this kernel listens for others (told to peers in HELLO); set by the node once bound. */
+  listenAddress: string | undefined;
+
   get role(): KernelRole {
     return this.options.role;
   }
@@ -199,6 +202,7 @@ export class Mesh implements Router {
       kernelId: this.kernel.id,
       kernelName: this.kernel.name,
       role: this.options.role,
+      listen: this.listenAddress,
       tuning: this.options.tuning,
       log: this.log,
       codec: { fromRef: (ref) => this.fromRef(ref) },
@@ -974,7 +978,7 @@ export class Mesh implements Router {
         name: peer.name,
         id,
         role: peer.role,
-        address: link.address,
+        address: peer.listen || link.address,
         state: 'up',
         rtt: link.rtt,
         sessions: this.registry.get(id)?.sessions.size ?? 0,

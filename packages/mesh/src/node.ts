@@ -146,8 +146,10 @@ export class MeshKernel extends Kernel {
       this.mesh.adopt(conn, 'listener');
     });
     this.listeners.push(listener);
-    if (role === 'tcp') this.listenAddress = listener.address;
-    else this.socketPath = listener.address;
+    if (role === 'tcp') {
+      this.listenAddress = listener.address;
+      this.mesh.listenAddress = listener.address;
+    } else this.socketPath = listener.address;
     this.log.info({ address: listener.address, transport: transport.name }, 'listening');
   }
 

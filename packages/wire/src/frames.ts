@@ -51,6 +51,8 @@ export interface HelloFrame {
   nonce: Uint8Array;
   role: KernelRole;
   features: readonly string[];
+  /** Where the sender listens for other kernels (HOST:PORT); '' when it does not. */
+  listen?: string;
 }
 
 /** The sender's proof that it knows the cloud secret (handshake.ts). */
@@ -243,6 +245,7 @@ const SCHEMAS: readonly FrameSchema[] = [
       field('nonce', kinds.nonce, 'random challenge for the peer to sign'),
       field('role', kinds.role, '"host" or "leaf"'),
       optional('features', kinds.strings, EMPTY_STRINGS, 'optional capabilities the sender has'),
+      optional('listen', kinds.string, '', "where the sender listens for kernels (HOST:PORT), or ''"),
     ],
   },
   {

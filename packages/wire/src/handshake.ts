@@ -78,6 +78,7 @@ function helloParts(hello: HelloFrame): string[] {
     String(hello.minVersion),
     String(hello.maxVersion),
     hello.features.join('\n'),
+    hello.listen ?? '',
   ];
 }
 
@@ -116,6 +117,8 @@ export interface HelloOptions {
   /** Default 'host'. */
   role?: KernelRole;
   features?: readonly string[];
+  /** Where this kernel listens for other kernels (HOST:PORT). */
+  listen?: string;
   /** Default PROTOCOL_RANGE. */
   range?: VersionRange;
   /** Default: a fresh makeNonce(). Keep the frame: its nonce is needed to check AUTH. */
@@ -134,6 +137,7 @@ export function helloFrame(options: HelloOptions): HelloFrame {
     nonce: options.nonce ?? makeNonce(),
     role: options.role ?? 'host',
     features: options.features ?? [],
+    listen: options.listen ?? '',
   };
 }
 

@@ -20,6 +20,7 @@ export function sampleFrames(): Frame[] {
       nonce: nonce(7),
       role: 'leaf',
       features: ['tls', 'jobs'],
+      listen: '10.0.0.5:6603',
     },
     { type: FrameType.Auth, proof: Buffer.alloc(32, 0xab) },
     { type: FrameType.Welcome, version: 1 },

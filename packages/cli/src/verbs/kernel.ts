@@ -29,16 +29,22 @@ export async function kernel(options: KernelOptions): Promise<number> {
   const k = await startKernel({ ...fromConfig(config), logger });
   logger.info({ kernel: k.name, id: k.id, config: file ?? '(defaults)' }, 'kernel started');
   const where = [k.listenAddress && `ws://${k.listenAddress}`, k.socketPath].filter(Boolean).join(' and ');
+  const sessions = k.list().filter((s) => s.aliases[0] !== 'ikc');
+  const example = sessions.find((s) => s.published.length > 0 && s.aliases.length > 0);
+  const flag = options.config ? ` --config ${options.config}` : '';
   process.stdout.write(
-    `ikc kernel "${k.name}" (id ${k.id}) is running, listening on ${where}; config: ${file ?? 'defaults'}\n` +
-      'Try, in another terminal:  npx ikc peers   npx ikc ls   npx ikc monitor\n' +
-      `Sessions here: ${
-        k
-          .list()
-          .map((s) => `${s.aliases[0] ?? s.id}${s.published.length ? ` (${s.published.join(', ')})` : ''}`)
-          .join('; ') || 'none'
-      }\n` +
-      'Ctrl-C stops it gracefully.\n',
+    [
+      `ikc kernel "${k.name}" (id ${k.id}) is running, listening on ${where}`,
+      `config: ${file ?? 'none found, defaults'}`,
+      `sessions: ${sessions.map((s) => `${s.aliases[0] ?? s.id}${s.published.length ? ` (${s.published.join(', ')})` : ''}`).join('; ') || 'none'}`,
+      'Try, in another terminal:',
+      `  npx ikc${flag} peers`,
+      `  npx ikc${flag} ls`,
+      ...(example ? [`  npx ikc${flag} call poe:///${example.aliases[0]}/${example.published[0]} 2 3`] : []),
+      `  npx ikc${flag} monitor`,
+      'Ctrl-C stops it gracefully.',
+      '',
+    ].join('\n'),
   );
   await k.whenStopped();
   logger.info({ kernel: k.name }, 'kernel stopped');
