@@ -6,7 +6,7 @@ import { cosmiconfig, defaultLoaders } from 'cosmiconfig';
 import type { z } from 'zod';
 import { defaultKernelName, defaultMaxProc, defaultSocketPath } from './defaults.js';
 import { configError, expandEnv } from './expand.js';
-import { type Config, type ConfigInput, configSchema } from './schema.js';
+import { type Config, type ConfigInput, configSchema, LEVELS } from './schema.js';
 
 export interface LoadOptions {
   /** `--config FILE`: this file and no other (it must exist). */
@@ -32,11 +32,17 @@ export interface LoadedConfig {
 }
 
 // One explorer: YAML or JSON (JSON is YAML), whatever the file is named: .poe.conf,
-// poe.conf, a .yaml, .yml or .json file, or no extension at all.
+// poe.conf, a .yaml, .yml or .json file, no extension at all, or any other. Every extension
+// (.js and .ts included: a config file is never run as code) goes to the YAML loader.
+const yamlLoader = defaultLoaders['.yaml'];
 const explorer = cosmiconfig('poe', {
   searchStrategy: 'none',
   cache: false,
-  loaders: { '.conf': defaultLoaders['.yaml'], noExt: defaultLoaders['.yaml'] },
+  loaders: {
+    ...Object.fromEntries(Object.keys(defaultLoaders).map((ext) => [ext, yamlLoader])),
+    '.conf': yamlLoader,
+    default: yamlLoader,
+  },
 });
 
 /** The candidate files, in the order DESIGN.md fixes: --config, $POE_CONF, ~/.poe.conf, /etc/poe.conf. */
@@ -102,7 +108,16 @@ export async function loadConfig(options: LoadOptions = {}): Promise<LoadedConfi
     if (value !== undefined) setPath(expanded, key.split('.'), value);
   }
   const parsed = configSchema.safeParse(expanded satisfies ConfigInput as ConfigInput);
-  if (!parsed.success) throw describe(parsed.error, where);
+  if (!parsed.success) {
+    // A bad value a flag put there is the command line's fault, not the file's.
+    const key = parsed.error.issues[0]?.path.join('.');
+    const fromFlag = Object.entries(options.overrides ?? {}).some(([k, v]) => v !== undefined && k === key);
+    throw describe(parsed.error, fromFlag ? 'command line' : where);
+  }
+  const poeLog = env.POE_LOG || undefined;
+  if (poeLog !== undefined && !(LEVELS as readonly string[]).includes(poeLog)) {
+    throw configError('$POE_LOG', ['log', 'level'], `expected one of ${LEVELS.join(', ')}; got "${poeLog}"`);
+  }
   const out = parsed.data;
 
   const name = out.kernel.name ?? defaultKernelName();
@@ -119,7 +134,7 @@ export async function loadConfig(options: LoadOptions = {}): Promise<LoadedConfi
       ...(options.sessions ?? []).map((s) => resolve(s)),
     ],
     jobs: { allow: out.jobs.allow, maxProc: out.jobs.maxProc ?? defaultMaxProc() },
-    log: { level: (env.POE_LOG as Config['log']['level'] | undefined) ?? out.log.level },
+    log: { level: (poeLog as Config['log']['level'] | undefined) ?? out.log.level },
     mesh: out.mesh,
   };
   return { config, file, looked };
@@ -149,6 +164,16 @@ function describe(error: z.ZodError, file: string): IkcError {
   }
   if (issue.code === 'invalid_type') {
     return configError(file, path, `expected ${issue.expected}`);
+  }
+  if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+    // Say what each alternative wanted ("expected string or false"), not zod's "Invalid input".
+    const wanted = issue.errors.map((branch) => {
+      const first = branch[0];
+      if (first?.code === 'invalid_type') return first.expected;
+      if (first?.code === 'invalid_value') return first.values.map((v) => JSON.stringify(v)).join(' or ');
+      return first?.message ?? 'something else';
+    });
+    return configError(file, path, `expected ${wanted.join(' or ')}`);
   }
   return configError(file, path, issue.message);
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { DEFAULTS } from './defaults.js';
 
-const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
 const hostPort = z
   .string()
@@ -12,7 +12,8 @@ const seed = z
     /^(ws:\/\/(\[[0-9A-Fa-f:.]+\]|[^\s:/[\]]+):\d{1,5}\/?|(\[[0-9A-Fa-f:.]+\]|[^\s:/[\]]+):\d{1,5}|unix:\/\S+|\/\S+)$/,
     'must be ws://HOST:PORT, HOST:PORT or unix:/PATH',
   );
-const positiveMs = z.number().int().positive();
+// Milliseconds or counts: whole numbers above zero.
+const positiveInt = z.number().int().positive();
 
 /**
  * The configuration file's schema. Every object is strict (an unknown key is an error),
@@ -44,17 +45,19 @@ export const configSchema = z.strictObject({
       maxProc: z.number().int().positive().optional(),
     })
     .prefault({}),
-  log: z.strictObject({ level: z.enum(LEVELS).default('info') }).prefault({}),
+  log: z
+    .strictObject({ level: z.enum(LEVELS).default(DEFAULTS.log.level as (typeof LEVELS)[number]) })
+    .prefault({}),
   mesh: z
     .strictObject({
-      handshakeTimeoutMs: positiveMs.default(DEFAULTS.mesh.handshakeTimeoutMs),
-      callTimeoutMs: positiveMs.default(DEFAULTS.mesh.callTimeoutMs),
-      pingIntervalMs: positiveMs.default(DEFAULTS.mesh.pingIntervalMs),
-      deadAfterMs: positiveMs.default(DEFAULTS.mesh.deadAfterMs),
-      reconnectMinMs: positiveMs.default(DEFAULTS.mesh.reconnectMinMs),
-      reconnectMaxMs: positiveMs.default(DEFAULTS.mesh.reconnectMaxMs),
-      maxInflightCalls: positiveMs.default(DEFAULTS.mesh.maxInflightCalls),
-      maxSenderProxies: positiveMs.default(DEFAULTS.mesh.maxSenderProxies),
+      handshakeTimeoutMs: positiveInt.default(DEFAULTS.mesh.handshakeTimeoutMs),
+      callTimeoutMs: positiveInt.default(DEFAULTS.mesh.callTimeoutMs),
+      pingIntervalMs: positiveInt.default(DEFAULTS.mesh.pingIntervalMs),
+      deadAfterMs: positiveInt.default(DEFAULTS.mesh.deadAfterMs),
+      reconnectMinMs: positiveInt.default(DEFAULTS.mesh.reconnectMinMs),
+      reconnectMaxMs: positiveInt.default(DEFAULTS.mesh.reconnectMaxMs),
+      maxInflightCalls: positiveInt.default(DEFAULTS.mesh.maxInflightCalls),
+      maxSenderProxies: positiveInt.default(DEFAULTS.mesh.maxSenderProxies),
     })
     .prefault({}),
 });
