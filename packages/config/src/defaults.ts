@@ -55,6 +55,14 @@ export const DEFAULTS = {
     maxInflightCalls: 10_000,
     /** Proxies kept for remote senders, least recently used dropped first (proxies). */
     maxSenderProxies: 10_000,
+    /** A dropped link may come back this long; until then nothing sent is lost (milliseconds). */
+    resumeWindowMs: 10_000,
+    /** Past this many unacknowledged bytes to one peer, kernel.ready() waits (bytes). */
+    sendBufferBytes: 16 * 1024 * 1024,
+    /** Past this many, new posts and calls to that peer are refused: IKC_ERR_OVERFLOW (bytes). */
+    sendBufferHardBytes: 64 * 1024 * 1024,
+    /** While more events than this wait in the kernel's queue, peers are not acknowledged (events). */
+    receiveQueueLimit: 100_000,
   },
 };
 

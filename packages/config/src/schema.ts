@@ -58,6 +58,10 @@ export const configSchema = z.strictObject({
       reconnectMaxMs: positiveInt.default(DEFAULTS.mesh.reconnectMaxMs),
       maxInflightCalls: positiveInt.default(DEFAULTS.mesh.maxInflightCalls),
       maxSenderProxies: positiveInt.default(DEFAULTS.mesh.maxSenderProxies),
+      resumeWindowMs: positiveInt.default(DEFAULTS.mesh.resumeWindowMs),
+      sendBufferBytes: positiveInt.default(DEFAULTS.mesh.sendBufferBytes),
+      sendBufferHardBytes: positiveInt.default(DEFAULTS.mesh.sendBufferHardBytes),
+      receiveQueueLimit: positiveInt.default(DEFAULTS.mesh.receiveQueueLimit),
     })
     .prefault({}),
 });

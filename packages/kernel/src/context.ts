@@ -44,6 +44,11 @@ export class Context<H = any> {
     return this.kernel.callFrom(this.session, target, event, args, options) as Promise<T>;
   }
 
+  /** Resolves when events to `target` may flow (see Kernel.ready): await it when sending a lot. */
+  ready(target: Target): Promise<void> {
+    return this.kernel.ready(target);
+  }
+
   /** Posts an event to this session itself. */
   yield(event: string, ...args: unknown[]): void {
     this.kernel.postFrom(this.session, this.session, event, args);

@@ -56,6 +56,8 @@ export interface Router {
   call(sender: Session, spec: Spec, event: string, args: unknown[], options: CallOptions): Promise<unknown>;
   /** A proxy for a session elsewhere, created on first resolution. */
   resolve(spec: Spec): Promise<Session>;
+  /** Resolves when events to that kernel may flow (its send buffer has room). */
+  ready?(spec: Spec): Promise<void>;
 }
 
 /** A target that names a session on another kernel, for the router. */
@@ -256,6 +258,24 @@ export class Kernel {
   /** Number of live sessions (the root excluded). */
   get size(): number {
     return this.live;
+  }
+
+  /** Events waiting in the queue now. */
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  /**
+   * Resolves when events to `target` may flow: at once for a local session; for a session
+   * on another kernel, when the send buffer of the link that leads there has room again
+   * (posts past its hard limit are refused with IKC_ERR_OVERFLOW). Await it in a loop that
+   * sends a lot, and memory stays bounded.
+   */
+  ready(target: Target): Promise<void> {
+    const found = this.find(target);
+    if (found instanceof Routed) return this.router?.ready?.(found.spec) ?? Promise.resolve();
+    if (found instanceof Session && found.remote?.ready) return found.remote.ready();
+    return Promise.resolve();
   }
 
   private isLocalKernel(kernel: string): boolean {

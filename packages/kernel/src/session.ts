@@ -48,6 +48,8 @@ export interface RemoteEndpoint {
   error?(err: IkcError, about: { session?: string; event?: string }): void;
   /** Once set, why this proxy no longer works (its kernel or session went away). */
   gone?: IkcError;
+  /** Resolves when events to it may flow (the link's send buffer has room). */
+  ready?(): Promise<void>;
 }
 
 /** Life states. A session is only addressable while RUNNING. */

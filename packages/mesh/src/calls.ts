@@ -1,11 +1,11 @@
 import { IkcError } from '@ikc/wire';
-import type { Link } from './link.js';
 
 interface Pending {
   resolve(value: unknown): void;
   reject(err: unknown): void;
   timer: NodeJS.Timeout;
-  link: Link;
+  /** The peer kernel (next hop) it went out to. */
+  peerId: string;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
 }
@@ -22,9 +22,9 @@ export class PendingCalls {
     return this.calls.size;
   }
 
-  /** Registers a call about to be sent on `link`; returns its id and its promise. */
+  /** Registers a call about to be sent to the peer `peerId`; returns its id and its promise. */
   open(
-    link: Link,
+    peerId: string,
     timeoutMs: number,
     signal: AbortSignal | undefined,
     what: string,
@@ -53,7 +53,7 @@ export class PendingCalls {
         );
       signal.addEventListener('abort', onAbort, { once: true });
     }
-    this.calls.set(callId, { resolve, reject, timer, link, signal, onAbort });
+    this.calls.set(callId, { resolve, reject, timer, peerId, signal, onAbort });
     return { callId, promise };
   }
 
@@ -69,11 +69,11 @@ export class PendingCalls {
     return true;
   }
 
-  /** Fails every call that went out on `link` (it dropped). */
-  failLink(link: Link, error: () => IkcError): number {
+  /** Fails every call that went out to the peer `peerId` (its channel ended). */
+  failPeer(peerId: string, error: () => IkcError): number {
     let n = 0;
     for (const [id, call] of [...this.calls]) {
-      if (call.link === link) {
+      if (call.peerId === peerId) {
         this.settle(id, undefined, error());
         n++;
       }

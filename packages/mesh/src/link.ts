@@ -79,8 +79,6 @@ export class Link {
   version = 0;
   /** Last measured round-trip time (milliseconds), or undefined before the first PONG. */
   rtt: number | undefined;
-  /** Numbers sequenced frames (POST, CALL, REPLY, ERROR) sent on this link. */
-  seq = 0;
 
   private state: State = 'handshake';
   private readonly codec: Codec;
@@ -158,14 +156,16 @@ export class Link {
     return this.conn.remote;
   }
 
-  /** Queues a frame; frames queued in one turn of the event loop leave as one ws message. */
-  send(frame: Frame): void {
-    if (this.state !== 'up') return;
-    this.batcher.add(frame);
+  /** Queues a frame; frames queued in one turn of the event loop leave as one ws message.
+   * Returns its encoded size (0 when the link is not up). Throws IKC_ERR_ENCODE. */
+  send(frame: Frame): number {
+    if (this.state !== 'up') return 0;
+    const bytes = this.batcher.add(frame);
     if (!this.flushQueued) {
       this.flushQueued = true;
       queueMicrotask(this.flush);
     }
+    return bytes;
   }
 
   private flush = (): void => {
@@ -379,7 +379,8 @@ export class Link {
         this.conn.close(CLOSE_NORMAL, 'refused');
         return;
       case FrameType.Ping:
-        return this.send({ type: FrameType.Pong, pingSentAt: frame.sentAt, sentAt: Date.now() });
+        this.send({ type: FrameType.Pong, pingSentAt: frame.sentAt, sentAt: Date.now() });
+        return;
       case FrameType.Pong:
         this.rtt = Math.max(0, Date.now() - frame.pingSentAt);
         return;

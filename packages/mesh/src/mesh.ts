@@ -10,6 +10,7 @@ import {
 } from '@ikc/kernel';
 import {
   type CallFrame,
+  Codec,
   type ErrorFrame,
   type ErrorPayload,
   errorToPayload,
@@ -25,9 +26,11 @@ import {
   SessionRef,
 } from '@ikc/wire';
 import { PendingCalls } from './calls.js';
+import { Channel, type SequencedFrame } from './channel.js';
 import type { MeshTuning } from './defaults.js';
 import { Link, type PeerInfo } from './link.js';
 import type { Logger } from './log.js';
+import { probeListener } from './probe.js';
 import { type KernelEntry, Registry, type RegistryChange, sessionIn } from './registry.js';
 import { RemoteError } from './remote-error.js';
 import type { Conn } from './transport.js';
@@ -51,6 +54,14 @@ function neverDelivered(err: unknown): boolean {
   return err instanceof RemoteError || err.details?.undelivered === true;
 }
 
+/** While a peer's link is down, its listening address is probed this often (milliseconds). */
+const PROBE_EVERY_MS = 250;
+
+/** Acknowledge at least every this many received frames. */
+const ACK_EVERY = 256;
+/** Else acknowledge this long after the first unacknowledged frame (milliseconds). */
+const ACK_DELAY_MS = 10;
+
 /** A flooding link is logged at most this often (milliseconds). */
 const OVERLOAD_LOG_INTERVAL_MS = 10_000;
 
@@ -61,7 +72,8 @@ export interface PeerView {
   role: string;
   /** The address of the direct link, or "via NAME" for a kernel reached through a host. */
   address: string;
-  state: 'up';
+  /** 'up', or 'resuming' while a dropped link may still come back (resume window). */
+  state: 'up' | 'resuming';
   /** Round-trip time of the link that leads to it (milliseconds), when measured. */
   rtt: number | undefined;
   sessions: number;
@@ -99,6 +111,10 @@ class SessionEndpoint implements RemoteEndpoint {
 
   error(err: IkcError, about: { session?: string; event?: string }): void {
     this.mesh.sendPostError(this.kernelId, this.target, err, about);
+  }
+
+  ready(): Promise<void> {
+    return this.mesh.readyFor(this.kernelId);
   }
 }
 
@@ -148,12 +164,17 @@ export class Mesh implements Router {
   /** Sender proxies in least-recently-used order (ids), bounded by tuning.maxSenderProxies. */
   private readonly senders = new Map<string, true>();
   private readonly anyProxies = new Map<string, Session>();
-  /** Calls a peer has in flight here, per link. */
-  private readonly inflight = new Map<Link, number>();
-  /** When each link was last logged for overloading (ms), so a flood logs once a while, not per call. */
-  private readonly overloadLogged = new Map<Link, number>();
-  /** Calls relayed through this kernel, per outgoing link: `${origin}:${callId}` -> origin. */
-  private readonly relayed = new Map<Link, Map<string, { origin: string; callId: number }>>();
+  /** The conversation with each peer incarnation, by peer kernel id: outlives its links. */
+  private readonly channels = new Map<string, Channel>();
+  /** Calls a peer has in flight here, by peer kernel id. */
+  private readonly inflight = new Map<string, number>();
+  /** When each peer was last logged for overloading (ms), so a flood logs once a while, not per call. */
+  private readonly overloadLogged = new Map<string, number>();
+  /** Calls relayed through this kernel, per next-hop peer id: `${origin}:${callId}` -> origin. */
+  private readonly relayed = new Map<string, Map<string, { origin: string; callId: number }>>();
+  /** Measures frames that wait in a channel while its link is down. */
+  private readonly measurer = new Codec();
+  private readonly ackTimers = new Map<Channel, NodeJS.Timeout>();
   /** Kernels this one has announced as up to monitors. */
   private readonly known = new Map<string, string>();
   /** Every kernel name seen, by id, so errors about a kernel that is gone can still name it. */
@@ -283,7 +304,24 @@ export class Mesh implements Router {
     }
     this.direct.set(peer.id, link);
     this.names.set(peer.id, peer.name);
-    this.log.info({ peer: peer.name, id: peer.id, role: peer.role, address: link.address }, 'link up');
+    // A new incarnation of a kernel we were talking to: the old conversation is over.
+    for (const old of [...this.channels.values()]) {
+      if (old.peerName === peer.name && old.peerId !== peer.id)
+        this.failChannel(old, 'restarted (a new incarnation)');
+    }
+    let channel = this.channels.get(peer.id);
+    const resumed = channel !== undefined;
+    if (!channel) {
+      channel = new Channel(peer.id, peer.name, this.options.tuning);
+      this.channels.set(peer.id, channel);
+    }
+    // Tell the peer what we have, then resend what it has not acknowledged (it drops repeats).
+    link.send({ type: FrameType.Ack, seq: channel.takeAck() });
+    const resent = channel.resumeOn(link);
+    this.log.info(
+      { peer: peer.name, id: peer.id, role: peer.role, address: link.address, resumed, resent },
+      resumed ? 'link resumed' : 'link up',
+    );
     this.sendRegistriesTo(link);
   }
 
@@ -294,27 +332,101 @@ export class Mesh implements Router {
     if (!peer || this.direct.get(peer.id) !== link) return;
     this.direct.delete(peer.id);
     if (why.reason === 'duplicate') return;
+    const channel = this.channels.get(peer.id);
+    if (!channel || channel.link !== link) return;
+    channel.link = undefined;
     this.log.info({ peer: peer.name, reason: why.reason, err: why.error?.message }, 'link down');
-    const unreachable = () =>
-      new IkcError(
-        'IKC_ERR_UNREACHABLE',
-        `kernel ${peer.name} went away (${why.error?.message ?? why.reason})`,
-      );
-    this.pending.failLink(link, unreachable);
-    this.inflight.delete(link);
-    this.overloadLogged.delete(link);
-    // Calls relayed through this link will never be answered: tell their callers.
-    for (const { origin, callId } of this.relayed.get(link)?.values() ?? []) {
+    const cause = why.error?.message ?? why.reason;
+    // A graceful close (BYE, a refusal) or a leaf going away is final. A dropped link may come
+    // back: unless the peer's port refuses connections (its process is gone), the channel
+    // waits `resumeWindowMs` for a new link before giving up.
+    if (
+      this.stopping ||
+      why.reason !== 'dropped' ||
+      peer.role === 'leaf' ||
+      (this.options.role === 'leaf' && !peer.listen)
+    ) {
+      return this.failChannel(channel, cause);
+    }
+    const windowMs = this.options.tuning.resumeWindowMs;
+    channel.resumeTimer = setTimeout(
+      () => this.failChannel(channel, `${cause}; no new link within ${windowMs} ms`),
+      windowMs,
+    );
+    if (peer.listen) this.probeWhileDown(channel, peer.listen, cause);
+  }
+
+  /**
+   * While a channel waits for its link to come back, knocks on the peer's listening address
+   * now and then: a refused connection means its process is gone, so there is no point
+   * waiting out the window. (Once is not enough: when a process is killed, its links may
+   * close an instant before its listening socket does.)
+   */
+  private probeWhileDown(channel: Channel, listen: string, cause: string): void {
+    const every = Math.max(50, Math.min(PROBE_EVERY_MS, this.options.tuning.resumeWindowMs / 10));
+    const knock = () => {
+      if (channel.link || channel.failed || this.stopping) return;
+      void probeListener(listen, every * 4).then((state) => {
+        if (channel.link || channel.failed) return;
+        if (state === 'refused')
+          this.failChannel(channel, `${cause}; its address ${listen} refuses connections`);
+        else setTimeout(knock, every).unref();
+      });
+    };
+    knock();
+  }
+
+  /**
+   * Ends the conversation with a peer incarnation: its calls in flight reject, every post
+   * it never acknowledged is reported to its sender as undeliverable, calls relayed through
+   * it fail back to their callers, and the kernels reached through it are gone.
+   */
+  private failChannel(channel: Channel, cause: string): void {
+    if (channel.failed) return;
+    this.channels.delete(channel.peerId);
+    clearTimeout(this.ackTimers.get(channel));
+    this.ackTimers.delete(channel);
+    const lost = channel.fail();
+    const name = channel.peerName;
+    const unreachable = () => new IkcError('IKC_ERR_UNREACHABLE', `kernel ${name} went away (${cause})`);
+    this.pending.failPeer(channel.peerId, unreachable);
+    this.inflight.delete(channel.peerId);
+    this.overloadLogged.delete(channel.peerId);
+    for (const frame of lost) this.undelivered(frame, name, cause);
+    for (const { origin, callId } of this.relayed.get(channel.peerId)?.values() ?? []) {
       this.sendCallError(origin, callId, errorToPayload(unreachable(), { kernel: this.kernel.name }));
     }
-    this.relayed.delete(link);
-    for (const entry of this.registry.reachedThrough(link)) this.kernelGone(entry.id, why.reason);
-    this.kernelGone(peer.id, why.reason, peer.name);
+    this.relayed.delete(channel.peerId);
+    channel.link?.close('failed', cause);
+    for (const entry of this.registry.reachedThrough(channel.peerId)) this.kernelGone(entry.id, cause);
+    this.kernelGone(channel.peerId, cause, name);
+  }
+
+  /** A frame that never reached its peer: its sender is told (posts); calls fail elsewhere. */
+  private undelivered(frame: SequencedFrame, kernel: string, cause: string): void {
+    if (frame.type !== FrameType.Post) return; // CALLs: failPeer / relayed; answers: their callers time out
+    const err = new IkcError(
+      'IKC_ERR_UNDELIVERED',
+      `post of "${frame.event}" to ${frame.to} on kernel ${kernel} was not delivered: kernel ${kernel} went away (${cause})`,
+      { details: { kernel, session: frame.to, event: frame.event } },
+    );
+    if (frame.origin) {
+      // Relayed through us: tell the kernel it came from.
+      return this.sendPostErrorTo(
+        frame.origin,
+        frame.from,
+        errorToPayload(err, { kernel: this.kernel.name }),
+      );
+    }
+    const sender = this.kernel.lookup(frame.from);
+    this.emit({ type: 'undeliverable', error: err, session: frame.from, event: frame.event, to: frame.to });
+    if (sender && !sender.isProxy)
+      this.kernel.reportError(sender, err, { session: frame.to, event: frame.event });
   }
 
   /** Forgets a kernel: its registry, proxies and grants; tells monitors; a host tells its peers. */
   private kernelGone(id: string, reason: string, name?: string): void {
-    if (this.direct.has(id)) return; // still linked directly
+    if (this.channels.has(id)) return; // still talking to it (linked, or within the resume window)
     const removed = this.registry.remove(id);
     const kernelName = removed?.entry.name ?? name ?? id;
     if (removed) this.emitChanges(removed.entry, removed.changes);
@@ -345,6 +457,21 @@ export class Mesh implements Router {
   // ---- frames ----------------------------------------------------------------------------
 
   private onFrame(link: Link, frame: Frame): void {
+    if (frame.type === FrameType.Ack) {
+      this.channels.get((link.peer as PeerInfo).id)?.acknowledge(frame.seq);
+      return;
+    }
+    if (
+      frame.type === FrameType.Post ||
+      frame.type === FrameType.Call ||
+      frame.type === FrameType.Reply ||
+      frame.type === FrameType.Error
+    ) {
+      const channel = this.channels.get((link.peer as PeerInfo).id);
+      if (!channel) return;
+      if (!channel.receive(frame.seq)) return; // resent after a drop, and seen before
+      this.scheduleAck(channel);
+    }
     switch (frame.type) {
       case FrameType.Post:
         return this.onPost(link, frame);
@@ -356,9 +483,8 @@ export class Mesh implements Router {
         return this.onError(link, frame);
       case FrameType.Registry:
         return this.onRegistry(link, frame);
-      case FrameType.Ack:
       case FrameType.Gossip:
-        return; // acknowledgements and gossip come with later protocol work
+        return; // gossip comes with membership
       default:
         throw new IkcError('IKC_ERR_PROTOCOL', `unexpected ${frame.type} frame from ${link.peer?.name}`);
     }
@@ -411,15 +537,16 @@ export class Mesh implements Router {
       void this.kernel.afterQueued().then(() => this.sendReply(origin, f.callId, true, where));
       return;
     }
-    const busy = this.inflight.get(link) ?? 0;
+    const peerId = (link.peer as PeerInfo).id;
+    const busy = this.inflight.get(peerId) ?? 0;
     if (busy >= this.options.tuning.maxInflightCalls) {
       const err = new IkcError(
         'IKC_ERR_OVERLOADED',
         `kernel ${this.kernel.name} has ${busy} calls in flight from ${link.peer?.name}; refusing more`,
       );
       const now = Date.now();
-      if (now - (this.overloadLogged.get(link) ?? 0) > OVERLOAD_LOG_INTERVAL_MS) {
-        this.overloadLogged.set(link, now);
+      if (now - (this.overloadLogged.get(peerId) ?? 0) > OVERLOAD_LOG_INTERVAL_MS) {
+        this.overloadLogged.set(peerId, now);
         this.log.warn(
           { err: { code: err.code }, peer: link.peer?.name, limit: this.options.tuning.maxInflightCalls },
           `refusing calls from ${link.peer?.name}: ${busy} in flight (limit ${this.options.tuning.maxInflightCalls})`,
@@ -430,10 +557,10 @@ export class Mesh implements Router {
     const target = this.admit(origin, f.to, f.event);
     if (target instanceof IkcError)
       return this.sendCallError(origin, f.callId, errorToPayload(target, where));
-    this.inflight.set(link, busy + 1);
+    this.inflight.set(peerId, busy + 1);
     const done = () => {
-      const n = this.inflight.get(link);
-      if (n !== undefined) this.inflight.set(link, n - 1);
+      const n = this.inflight.get(peerId);
+      if (n !== undefined) this.inflight.set(peerId, n - 1);
     };
     // Queued, not run at once: a sender's earlier posts to this kernel are handled first.
     this.kernel.queueCall(this.senderProxy(origin, f.from), target, f.event, f.args as unknown[]).then(
@@ -472,7 +599,7 @@ export class Mesh implements Router {
     const dest = f.dest as string;
     const origin = this.originOf(link, f);
     const next = this.options.role === 'host' ? this.routeTo(dest) : undefined;
-    if (!next || next === link) {
+    if (!next || next.peerId === link.peer?.id) {
       const err = new IkcError(
         'IKC_ERR_UNREACHABLE',
         `kernel ${this.kernel.name} has no route to kernel ${this.kernelNameOf(dest)}`,
@@ -484,42 +611,90 @@ export class Mesh implements Router {
         return this.sendCallError(origin, f.callId, { ...payload, event: f.event });
       return; // an answer that cannot be delivered: its caller times out or has gone
     }
-    const peerId = (next.peer as PeerInfo).id;
     if (f.type === FrameType.Call) {
-      let map = this.relayed.get(next);
-      if (!map) this.relayed.set(next, (map = new Map()));
+      let map = this.relayed.get(next.peerId);
+      if (!map) this.relayed.set(next.peerId, (map = new Map()));
       map.set(`${origin}:${f.callId}`, { origin, callId: f.callId });
     } else if (f.type === FrameType.Reply || f.type === FrameType.Error) {
-      this.relayed.get(link)?.delete(`${dest}:${f.callId}`);
+      this.relayed.get((link.peer as PeerInfo).id)?.delete(`${dest}:${f.callId}`);
     }
-    next.send({ ...f, seq: ++next.seq, dest: peerId === dest ? '' : dest, origin });
+    const nextDest = next.peerId === dest ? '' : dest;
+    next.send((seq) => ({ ...f, seq, dest: nextDest, origin }) as SequencedFrame, this.measure);
+  }
+
+  private measure = (frame: Frame): number => this.measurer.encode(frame).length;
+
+  /** Acknowledges received frames: at once every ACK_EVERY frames, else soon after. While
+   * the kernel's queue is over `receiveQueueLimit`, not until it has drained: the peer's send
+   * buffer then fills and it has to wait, so a slow receiver bounds everyone's memory. */
+  private scheduleAck(channel: Channel): void {
+    if (channel.unackedIn >= ACK_EVERY) return this.sendAck(channel);
+    if (this.ackTimers.has(channel)) return;
+    this.ackTimers.set(
+      channel,
+      setTimeout(() => this.sendAck(channel), ACK_DELAY_MS),
+    );
+  }
+
+  private sendAck(channel: Channel): void {
+    clearTimeout(this.ackTimers.get(channel));
+    this.ackTimers.delete(channel);
+    if (channel.failed || channel.unackedIn === 0) return;
+    if (this.kernel.queued > this.options.tuning.receiveQueueLimit) {
+      // Hold the ACK until what is queued now has been handled.
+      this.ackTimers.set(
+        channel,
+        setTimeout(() => {}, 0x7fffffff),
+      );
+      void this.kernel.afterQueued().then(() => this.sendAck(channel));
+      return;
+    }
+    channel.link?.send({ type: FrameType.Ack, seq: channel.takeAck() });
   }
 
   // ---- sending ---------------------------------------------------------------------------
 
-  /** The link that leads to a kernel: a direct one, or the one its registry came in on. */
-  private routeTo(kernelId: string): Link | undefined {
-    const direct = this.direct.get(kernelId);
-    if (direct) return direct;
-    const via = this.registry.get(kernelId)?.via;
-    if (via?.isUp) return via;
+  /**
+   * The channel that leads to a kernel: its own, or that of the kernel its registry came
+   * through (its host). A channel whose link is down still takes frames: they wait in it
+   * for the link to come back, within the resume window.
+   */
+  private routeTo(kernelId: string): Channel | undefined {
+    const own = this.channels.get(kernelId);
+    if (own) return own;
+    const viaPeer = this.registry.get(kernelId)?.via.peer?.id;
+    const via = viaPeer ? this.channels.get(viaPeer) : undefined;
+    if (via) return via;
     // A leaf reaches everything through its host.
-    if (this.options.role === 'leaf') for (const l of this.direct.values()) return l;
+    if (this.options.role === 'leaf') for (const c of this.channels.values()) return c;
     return undefined;
   }
 
-  /** Sends a frame to a kernel, setting dest when it goes through a relay. Encoding errors throw. */
-  private sendTo(kernelId: string, make: (seq: number, dest: string) => Frame): boolean {
-    const link = this.routeTo(kernelId);
-    if (!link) return false;
-    const dest = (link.peer as PeerInfo).id === kernelId ? '' : kernelId;
+  /** Sends a sequenced frame to a kernel, setting dest when it goes through a relay.
+   * Throws on an encoding error, or IKC_ERR_OVERFLOW when the channel's send buffer is full. */
+  private sendTo(kernelId: string, make: (seq: number, dest: string) => SequencedFrame): boolean {
+    const channel = this.routeTo(kernelId);
+    if (!channel) return false;
+    if (channel.full) {
+      throw new IkcError(
+        'IKC_ERR_OVERFLOW',
+        `the send buffer to kernel ${channel.peerName} is full (${channel.bufferedBytes} bytes not yet acknowledged); await kernel.ready() before sending more`,
+        { details: { kernel: channel.peerName, bytes: channel.bufferedBytes } },
+      );
+    }
+    const dest = channel.peerId === kernelId ? '' : kernelId;
     encodingFor = { mesh: this, kernelId };
     try {
-      link.send(make(++link.seq, dest));
+      channel.send((seq) => make(seq, dest), this.measure);
     } finally {
       encodingFor = undefined;
     }
     return true;
+  }
+
+  /** Resolves when the route to `kernelId` has room in its send buffer (see sendBufferBytes). */
+  readyFor(kernelId: string): Promise<void> {
+    return this.routeTo(kernelId)?.ready() ?? Promise.resolve();
   }
 
   /** Lets a kernel post back to a local session it was shown (as a sender or an argument). */
@@ -536,13 +711,13 @@ export class Mesh implements Router {
 
   /** The kernel id a specifier's kernel part names (a name or an id), if known. */
   kernelIdOf(kernel: string): string | undefined {
-    if (this.direct.has(kernel) || this.registry.get(kernel)) return kernel;
-    for (const [id, link] of this.direct) if (link.peer?.name === kernel) return id;
+    if (this.channels.has(kernel) || this.registry.get(kernel)) return kernel;
+    for (const c of this.channels.values()) if (c.peerName === kernel) return c.peerId;
     return this.registry.find(kernel)?.id;
   }
 
   private kernelNameOf(id: string): string {
-    return this.direct.get(id)?.peer?.name ?? this.registry.get(id)?.name ?? this.names.get(id) ?? id;
+    return this.channels.get(id)?.peerName ?? this.registry.get(id)?.name ?? this.names.get(id) ?? id;
   }
 
   /**
@@ -601,8 +776,8 @@ export class Mesh implements Router {
     args: unknown[],
     options: CallOptions,
   ): Promise<unknown> {
-    const link = this.routeTo(kernelId);
-    if (!link) return Promise.reject(this.unreachable(this.kernelNameOf(kernelId)));
+    const channel = this.routeTo(kernelId);
+    if (!channel) return Promise.reject(this.unreachable(this.kernelNameOf(kernelId)));
     if (options.signal?.aborted) {
       return Promise.reject(
         new IkcError('IKC_ERR_ABORTED', `call of "${event}" was aborted`, { cause: options.signal.reason }),
@@ -611,7 +786,7 @@ export class Mesh implements Router {
     this.grant(kernelId, sender);
     const timeoutMs = options.timeoutMs ?? this.options.tuning.callTimeoutMs;
     const what = `call of poe://${this.kernelNameOf(kernelId)}/${to}/${event}`;
-    const { callId, promise } = this.pending.open(link, timeoutMs, options.signal, what);
+    const { callId, promise } = this.pending.open(channel.peerId, timeoutMs, options.signal, what);
     try {
       this.sendTo(kernelId, (seq, dest) => ({
         type: FrameType.Call,
@@ -765,6 +940,11 @@ export class Mesh implements Router {
     }
     this.sendPost(entry.id, session.id, sender, event, args);
     return undefined;
+  }
+
+  ready(spec: Spec): Promise<void> {
+    const kernelId = spec.kernel === '*' ? this.nextPublisher(spec.session) : this.kernelIdOf(spec.kernel);
+    return kernelId ? this.readyFor(kernelId) : Promise.resolve();
   }
 
   async resolve(spec: Spec): Promise<Session> {
@@ -972,20 +1152,21 @@ export class Mesh implements Router {
 
   peers(): PeerView[] {
     const out: PeerView[] = [];
-    for (const [id, link] of this.direct) {
-      const peer = link.peer as PeerInfo;
+    for (const channel of this.channels.values()) {
+      const link = channel.link;
+      const peer = link?.peer;
       out.push({
-        name: peer.name,
-        id,
-        role: peer.role,
-        address: peer.listen || link.address,
-        state: 'up',
-        rtt: link.rtt,
-        sessions: this.registry.get(id)?.sessions.size ?? 0,
+        name: channel.peerName,
+        id: channel.peerId,
+        role: peer?.role ?? this.registry.get(channel.peerId)?.role ?? 'host',
+        address: peer?.listen || link?.address || '-',
+        state: link?.isUp ? 'up' : 'resuming',
+        rtt: link?.rtt,
+        sessions: this.registry.get(channel.peerId)?.sessions.size ?? 0,
       });
     }
     for (const entry of this.registry.all()) {
-      if (this.direct.has(entry.id)) continue;
+      if (this.channels.has(entry.id)) continue;
       out.push({
         name: entry.name,
         id: entry.id,

@@ -94,9 +94,9 @@ export class Registry {
     return { entry, changes: diff(entry.sessions, new Map()) };
   }
 
-  /** Kernels reached through `link` (the link's peer, and what it relays). */
-  reachedThrough(link: Link): KernelEntry[] {
-    return this.all().filter((e) => e.via === link);
+  /** Kernels whose registry came through the peer `peerId` (it and what it relays). */
+  reachedThrough(peerId: string): KernelEntry[] {
+    return this.all().filter((e) => e.via.peer?.id === peerId);
   }
 
   /** Every kernel that publishes a session with this alias (or id), with that session. */

@@ -69,8 +69,9 @@ export class FrameBatcher {
     return this.#end - this.#start;
   }
 
-  /** Adds a frame to the batch; sends the batch first if the frame would overfill it. */
-  add(frame: Frame): void {
+  /** Adds a frame to the batch (sending the batch first if the frame would overfill it);
+   * returns the frame's encoded size in bytes. */
+  add(frame: Frame): number {
     const bytes = this.#codec.encode(frame);
     // A frame larger than maxBytes still goes, alone: the codec already checked it against
     // maxMessageBytes, the hard limit.
@@ -80,6 +81,7 @@ export class FrameBatcher {
     this.#end += bytes.length;
     this.#frames++;
     if (this.#frames >= this.maxFrames || this.#end - this.#start >= this.maxBytes) this.flush();
+    return bytes.length;
   }
 
   /** Sends the pending frames as one message, if there are any. */

@@ -43,6 +43,10 @@ export const ERROR_CODES = {
   IKC_ERR_UNREACHABLE: 'No link to the kernel that holds the target, or it went away before answering.',
   IKC_ERR_OVERLOADED: 'A peer has too many calls in flight on one link; this one was refused.',
   IKC_ERR_NAME_TAKEN: 'Another live kernel in the cloud already uses this kernel name.',
+  IKC_ERR_UNDELIVERED:
+    'A post was never acknowledged by the kernel it went to, which went away (or did not come back within the resume window).',
+  IKC_ERR_OVERFLOW:
+    'The send buffer to a kernel is full (mesh.sendBufferHardBytes not yet acknowledged); await kernel.ready() before sending more.',
   // Configuration and the command line
   IKC_ERR_CONFIG:
     'A configuration file (or flag) is missing, unreadable, or has an unknown key or a wrong value; the message names the file and the key.',

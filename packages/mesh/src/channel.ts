@@ -1,0 +1,144 @@
+import type { Frame } from '@ikc/wire';
+import type { Link } from './link.js';
+
+/** A sequenced frame: POST, CALL, REPLY, ERROR. */
+export type SequencedFrame = Frame & { seq: number };
+
+interface Outgoing {
+  seq: number;
+  frame: SequencedFrame;
+  bytes: number;
+}
+
+export interface ChannelLimits {
+  /** send() past this many unacknowledged bytes makes ready() wait (bytes). */
+  sendBufferBytes: number;
+  /** Past this many, new posts and calls are refused (bytes). */
+  sendBufferHardBytes: number;
+}
+
+/**
+ * The conversation between this kernel and one incarnation of another: it outlives the
+ * links that carry it. Outgoing sequenced frames are numbered and kept until the peer
+ * acknowledges them (cumulative ACK), so a link that drops and comes back resends what was
+ * not acknowledged; incoming ones are counted, and a frame seen before is dropped. Together:
+ * exactly once, in order, across drops within the resume window.
+ */
+export class Channel {
+  /** The link carrying it now, if any. */
+  link: Link | undefined;
+  /** Last seq sent (assigned). */
+  private outSeq = 0;
+  /** Unacknowledged outgoing frames, oldest first (array with a moving head). */
+  private unacked: Outgoing[] = [];
+  private head = 0;
+  private bytes = 0;
+  /** Highest seq received with no gap. */
+  inSeq = 0;
+  /** Highest seq acknowledged to the peer. */
+  private ackedIn = 0;
+  private readyWaiters: (() => void)[] = [];
+  /** While the link is down: when the resume window ends. */
+  resumeTimer: NodeJS.Timeout | undefined;
+  /** Set when the channel is over for good. */
+  failed = false;
+
+  constructor(
+    readonly peerId: string,
+    readonly peerName: string,
+    private readonly limits: ChannelLimits,
+  ) {}
+
+  /** Unacknowledged bytes now. */
+  get bufferedBytes(): number {
+    return this.bytes;
+  }
+
+  get bufferedFrames(): number {
+    return this.unacked.length - this.head;
+  }
+
+  get writable(): boolean {
+    return this.bytes < this.limits.sendBufferBytes;
+  }
+
+  get full(): boolean {
+    return this.bytes >= this.limits.sendBufferHardBytes;
+  }
+
+  /** Numbers a frame, keeps it until acknowledged, and sends it if a link is up. */
+  send(make: (seq: number) => SequencedFrame, measure: (frame: Frame) => number): void {
+    const seq = ++this.outSeq;
+    const frame = make(seq);
+    // Sent now, the link's batcher measures it; while down, it is measured for the budget.
+    const bytes = this.link?.isUp ? this.link.send(frame) : measure(frame);
+    this.unacked.push({ seq, frame, bytes });
+    this.bytes += bytes;
+  }
+
+  /** The peer has everything up to `seq`. */
+  acknowledge(seq: number): void {
+    const list = this.unacked;
+    while (this.head < list.length && (list[this.head] as Outgoing).seq <= seq) {
+      this.bytes -= (list[this.head] as Outgoing).bytes;
+      list[this.head] = undefined as unknown as Outgoing;
+      this.head++;
+    }
+    if (this.head > 1024 && this.head * 2 > list.length) {
+      this.unacked = list.slice(this.head);
+      this.head = 0;
+    }
+    if (this.writable && this.readyWaiters.length) {
+      for (const wake of this.readyWaiters.splice(0)) wake();
+    }
+  }
+
+  /** A new link for this channel: everything not acknowledged goes out again, in order. */
+  resumeOn(link: Link): number {
+    this.link = link;
+    clearTimeout(this.resumeTimer);
+    this.resumeTimer = undefined;
+    let n = 0;
+    for (let i = this.head; i < this.unacked.length; i++) {
+      link.send((this.unacked[i] as Outgoing).frame);
+      n++;
+    }
+    return n;
+  }
+
+  /** Counts an incoming sequenced frame: false when it was seen before (drop it). */
+  receive(seq: number): boolean {
+    if (seq <= this.inSeq) return false;
+    this.inSeq = seq;
+    return true;
+  }
+
+  /** How many received frames are not acknowledged yet. */
+  get unackedIn(): number {
+    return this.inSeq - this.ackedIn;
+  }
+
+  /** Marks everything received as acknowledged; returns the seq to put in the ACK. */
+  takeAck(): number {
+    this.ackedIn = this.inSeq;
+    return this.inSeq;
+  }
+
+  /** Resolves when the unacknowledged bytes fall below sendBufferBytes. */
+  ready(): Promise<void> {
+    if (this.writable || this.failed) return Promise.resolve();
+    return new Promise((resolve) => this.readyWaiters.push(resolve));
+  }
+
+  /** Ends the channel; returns the frames that were never acknowledged, oldest first. */
+  fail(): SequencedFrame[] {
+    this.failed = true;
+    clearTimeout(this.resumeTimer);
+    const lost = this.unacked.slice(this.head).map((o) => o.frame);
+    this.unacked = [];
+    this.head = 0;
+    this.bytes = 0;
+    for (const wake of this.readyWaiters.splice(0)) wake();
+    return lost;
+  }
+}
