@@ -129,6 +129,8 @@ export class Kernel {
   private readonly processSignals: boolean;
   private readonly onUnhandledError: (event: MonitorEvent) => void;
   private counter = 0;
+  /** Async handlers of posts and calls that have not settled yet. */
+  private pendingHandlers = 0;
   private live = 0;
   private current: Session | null = null;
   private scheduled = false;
@@ -263,6 +265,11 @@ export class Kernel {
   /** Events waiting in the queue now. */
   get queued(): number {
     return this.queue.length;
+  }
+
+  /** Work not yet done: events waiting in the queue, and async handlers not yet settled. */
+  get backlog(): number {
+    return this.queue.length + this.pendingHandlers;
   }
 
   /**
@@ -498,12 +505,15 @@ export class Kernel {
     }
     if (!isThenable(result)) return Promise.resolve(result);
     session.refs++; // a pending async handler holds its session
+    this.pendingHandlers++;
     return Promise.resolve(result).then(
       (value) => {
+        this.pendingHandlers--;
         this.release(session);
         return value;
       },
       (err: unknown) => {
+        this.pendingHandlers--;
         this.emitError(err, session, name);
         this.release(session);
         throw err;
@@ -570,8 +580,9 @@ export class Kernel {
       queue.shiftInto(this.next);
       this.deliver(this.next);
       if (this.gcList.length > 0) this.collect();
-      // Let timers and I/O in now and then, so a busy kernel stays responsive.
-      if ((++n & 1023) === 0 && performance.now() - start > DISPATCH_SLICE_MS) {
+      // Let timers and I/O in now and then, so a busy kernel stays responsive (checked every
+      // 64 events: with slow handlers, every 1024 starved I/O for whole seconds).
+      if ((++n & 63) === 0 && performance.now() - start > DISPATCH_SLICE_MS) {
         if (!this.scheduled) this.schedule();
         return;
       }
@@ -619,12 +630,15 @@ export class Kernel {
     }
     if (isThenable(result)) {
       // Both ends stay held until the handler settles, so a late failure still finds its sender.
+      this.pendingHandlers++;
       result.then(
         () => {
+          this.pendingHandlers--;
           this.release(session);
           this.release(sender);
         },
         (err: unknown) => {
+          this.pendingHandlers--;
           this.handlerFailed(session, event, sender, err);
           this.release(session);
           this.release(sender);

@@ -7,6 +7,8 @@ import {
   type Router,
   Session,
   type Spec,
+  systemClock,
+  withDeadline,
 } from '@ikc/kernel';
 import {
   type CallFrame,
@@ -778,6 +780,18 @@ export class Mesh implements Router {
   ): Promise<unknown> {
     const channel = this.routeTo(kernelId);
     if (!channel) return Promise.reject(this.unreachable(this.kernelNameOf(kernelId)));
+    if (channel.full) {
+      // A call can wait for room (a post cannot, and is refused): its timeout still runs.
+      const what = `call of poe://${this.kernelNameOf(kernelId)}/${to}/${event}`;
+      const timeoutMs = options.timeoutMs ?? this.options.tuning.callTimeoutMs;
+      const started = Date.now();
+      return withDeadline(channel.ready(), { ...options, timeoutMs }, systemClock, what).then(() =>
+        this.sendCall(kernelId, to, sender, event, args, {
+          ...options,
+          timeoutMs: Math.max(1, timeoutMs - (Date.now() - started)),
+        }),
+      );
+    }
     if (options.signal?.aborted) {
       return Promise.reject(
         new IkcError('IKC_ERR_ABORTED', `call of "${event}" was aborted`, { cause: options.signal.reason }),
