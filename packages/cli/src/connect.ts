@@ -65,10 +65,16 @@ export async function connect(options: GlobalOptions, verb: string): Promise<Con
     const source = options.kernel ? '--kernel' : `kernel.socket from ${file ?? 'the defaults'}`;
     const code = IkcError.is(err) ? err.code : 'IKC_ERR_CONNECT';
     const exit = code === 'IKC_ERR_CONNECT' || code === 'IKC_ERR_HANDSHAKE' ? EXIT.UNREACHABLE : EXIT.USAGE;
-    const hint = exit === EXIT.UNREACHABLE ? '; is `ikc kernel` running?' : '';
+    if (exit === EXIT.UNREACHABLE) {
+      throw new CliError(
+        exit,
+        `ikc: ${code}: no kernel answered at ${where} (${source}): ${(err as Error).message}; is \`ikc kernel\` running?`,
+      );
+    }
+    // A kernel answered, and refused us (another cloud, another secret): configuration.
     throw new CliError(
       exit,
-      `ikc: ${code}: no kernel answered at ${where} (${source}): ${(err as Error).message}${hint}`,
+      `ikc: ${code}: the kernel at ${where} (${source}) refused this client: ${(err as Error).message}`,
     );
   }
   const host = leaf.peers().find((p) => !p.address.startsWith('via '))?.name ?? '';

@@ -25,6 +25,7 @@ function program(result: { code: number }): Command {
     )
     .option('--timeout <seconds>', 'give up on the kernel after this long (default: mesh.callTimeoutMs)')
     .showHelpAfterError()
+    .configureHelp({ showGlobalOptions: true })
     .exitOverride();
   const globals = (cmd: Command) => cmd.optsWithGlobals() as GlobalOptions;
 

@@ -355,6 +355,7 @@ export class Mesh implements Router {
       () => this.failChannel(channel, `${cause}; no new link within ${windowMs} ms`),
       windowMs,
     );
+    channel.resumeTimer.unref();
     if (peer.listen) this.probeWhileDown(channel, peer.listen, cause);
   }
 
@@ -874,6 +875,9 @@ export class Mesh implements Router {
       session: about.session,
       event: about.event,
     });
+    // A handler's own error code (E_DEMO, ENOENT...) is what a caller would see: keep it.
+    const thrown = (err.cause as { code?: unknown } | undefined)?.code;
+    if (err.code === 'IKC_ERR_HANDLER' && typeof thrown === 'string' && thrown !== '') payload.code = thrown;
     this.sendPostErrorTo(kernelId, replyTo, payload);
   }
 
@@ -1212,6 +1216,11 @@ export class Mesh implements Router {
     if (this.stopping) return;
     this.stopping = true;
     this.unsubscribe();
+    // Channels waiting for a link to come back end now: nothing should keep the process up.
+    for (const channel of [...this.channels.values()]) {
+      if (!channel.link) this.failChannel(channel, `kernel ${this.kernel.name} is shutting down`);
+    }
+    for (const timer of this.ackTimers.values()) clearTimeout(timer);
     for (const link of [...this.links]) {
       if (link.isUp)
         link.send(this.registryGoneFrame({ ...this.selfEntry(), version: this.registryVersion }));

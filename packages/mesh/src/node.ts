@@ -111,10 +111,22 @@ export class MeshKernel extends Kernel {
     },
     processSignals: boolean,
   ) {
-    // The mesh kernel handles process signals itself: a host stays up without sessions.
-    super({ name: options.name, processSignals: false });
+    // The mesh kernel handles process signals itself: a host stays up without sessions. An
+    // error nobody handled goes to its log, as a JSON line like everything else it says.
+    const log = options.logger.child({ kernel: options.name });
+    super({
+      name: options.name,
+      processSignals: false,
+      onUnhandledError: (e) => {
+        const err = e.error as { code?: string; message?: string } | undefined;
+        log.error(
+          { err: { code: err?.code, message: err?.message }, session: e.session, event: e.event },
+          'unhandled error',
+        );
+      },
+    });
     this.tuning = options.tuning;
-    this.log = options.logger.child({ kernel: options.name });
+    this.log = log;
     this.mesh = new Mesh({
       kernel: this,
       cloud: options.cloud,

@@ -14,7 +14,8 @@ export async function peers(options: GlobalOptions): Promise<number> {
     )) as (PeerView & { state: string })[];
     // The CLI's own leaf kernel, attached just for this command, is not one of the cloud's.
     const rows = all.filter((p) => p.name !== conn.leaf.name);
-    if (options.json) process.stdout.write(`${toJson(rows)}\n`);
+    // rtt is null (JSON) or '-' (table) until a round trip has been measured.
+    if (options.json) process.stdout.write(`${toJson(rows.map((p) => ({ ...p, rtt: p.rtt ?? null })))}\n`);
     else {
       const lines = rows.map((p) => [
         p.name,

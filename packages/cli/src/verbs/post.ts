@@ -29,6 +29,7 @@ export async function post(specArg: string, args: string[], options: GlobalOptio
         _start: (ctx) =>
           ctx.post(specText({ ...spec, kernel: kernelId }) as `poe://${string}`, ...args.map(parseArg)),
         _error: (_ctx, err: unknown) => void failures.push(err),
+        _default: () => {}, // a reply the posted event sends back (pong, say) is welcome and ignored
       },
     });
     const release = conn.leaf.hold(sender);
