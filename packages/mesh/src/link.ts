@@ -350,9 +350,20 @@ export class Link {
     const { pingIntervalMs, deadAfterMs } = this.options.tuning;
     this.pingTimer = setInterval(() => {
       if (Date.now() - this.lastHeard > deadAfterMs) {
-        return this.fail(
-          new IkcError('IKC_ERR_UNREACHABLE', `no word from ${this.peer?.name} for ${deadAfterMs} ms`),
+        // Silence is a dropped link (a cut cable, a frozen peer), not a refusal: no REFUSE,
+        // and the channel may resume when the network comes back.
+        const error = new IkcError(
+          'IKC_ERR_UNREACHABLE',
+          `no word from ${this.peer?.name} for ${deadAfterMs} ms`,
         );
+        this.options.log.warn(
+          { err: { code: error.code, message: error.message }, peer: this.peer?.name },
+          'link silent, closing',
+        );
+        this.closeReason = { reason: 'dropped', error };
+        this.end();
+        this.conn.close(CLOSE_POLICY, 'silent');
+        return;
       }
       this.send({ type: FrameType.Ping, sentAt: Date.now() });
     }, pingIntervalMs);
