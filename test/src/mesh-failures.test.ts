@@ -328,7 +328,7 @@ describe('graceful shutdown of a kernel process (SIGTERM)', () => {
 
   after(() => fleet.end());
 
-  it("tells its peers at once: kernel.down with reason 'shutdown'", async () => {
+  it("tells its peers at once: kernel.down with reason 'left' (it left the cloud gracefully)", async () => {
     assert.equal(await tester.call('poe://quitter/stopper/hello'), 'hello from quitter');
     inflight = track(tester.call('poe://quitter/stopper/slow', 5_000));
     assert.equal(await tester.call('poe://quitter/calc/add', 1, 1), 2);
@@ -344,7 +344,7 @@ describe('graceful shutdown of a kernel process (SIGTERM)', () => {
       'tester to see kernel.down quitter',
     );
     const down = downs.find('kernel.down', 'quitter') as Stamped;
-    assert.equal(down.reason, 'shutdown');
+    assert.equal(down.reason, 'left');
     assert.equal(down.kernelId, quitter.id);
     assert.ok(down.at - termAt < 1_000, `kernel.down came ${down.at - termAt} ms after SIGTERM`);
     await watcher.waitFor('"kernel.down","kernel":"quitter"', 1_000);

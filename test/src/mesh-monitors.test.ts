@@ -227,7 +227,7 @@ describe('monitors of a leaf and of a host kernel watching a kernel process', ()
     }
     const down = seen.testerCallback.find((e) => e.type === 'kernel.down') as MonitorEvent;
     assert.equal(down.kernelId, beta.id);
-    assert.equal(down.reason, 'shutdown', 'the direct peer was told why');
+    assert.equal(down.reason, 'left', 'the direct peer heard it leave the cloud');
     const leafDown = seen.leafCallback.find((e) => e.type === 'kernel.down') as MonitorEvent;
     assert.equal(leafDown.kernelId, beta.id);
   });

@@ -30,7 +30,21 @@ function decode(part: string, spec: string): string {
   }
 }
 
+/** Parsed specifiers, by text: a program posts to the same few over and over. */
+const cache = new Map<string, Spec>();
+const CACHE_MAX = 4_096;
+
+/** Parses poe://KERNEL/SESSION[/EVENT]. The result is frozen (and may be shared). */
 export function parseSpec(spec: string): Spec {
+  const hit = cache.get(spec);
+  if (hit) return hit;
+  const parsed = Object.freeze(parseSpecUncached(spec));
+  if (cache.size >= CACHE_MAX) cache.clear();
+  cache.set(spec, parsed);
+  return parsed;
+}
+
+function parseSpecUncached(spec: string): Spec {
   if (!isSpec(spec)) {
     throw new IkcError('IKC_ERR_BAD_SPEC', `bad specifier "${spec}": it must start with ${PREFIX}`);
   }

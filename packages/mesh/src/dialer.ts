@@ -75,8 +75,12 @@ export class Dialer {
     this.attempts++;
     this.log.debug({ address: this.address, delayMs: delay, err: err?.message }, 'redialing');
     this.timer = setTimeout(() => {
-      // A link to that kernel may be up already (it dialed us): then only check again later.
-      if (this.peerId && this.mesh.isLinked(this.peerId)) return this.retry();
+      // A link to that kernel may be up already (it dialed us): then only check again later,
+      // without growing the backoff (the next real drop starts from reconnectMinMs).
+      if (this.peerId && this.mesh.isLinked(this.peerId)) {
+        this.attempts = 0;
+        return this.retry();
+      }
       void this.start();
     }, delay);
   }

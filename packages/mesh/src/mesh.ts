@@ -29,6 +29,7 @@ import {
 } from '@ikc/wire';
 import { PendingCalls } from './calls.js';
 import { Channel, type SequencedFrame } from './channel.js';
+import type { Cloud } from './cloud.js';
 import type { MeshTuning } from './defaults.js';
 import { Link, type PeerInfo } from './link.js';
 import type { Logger } from './log.js';
@@ -44,6 +45,8 @@ export interface MeshOptions {
   role: KernelRole;
   tuning: MeshTuning;
   log: Logger;
+  /** Opens a connection to a kernel's listening address (for links opened lazily). */
+  dial?: (address: string) => Promise<Conn>;
 }
 
 /**
@@ -63,6 +66,13 @@ const PROBE_EVERY_MS = 250;
 const ACK_EVERY = 256;
 /** Else acknowledge this long after the first unacknowledged frame (milliseconds). */
 const ACK_DELAY_MS = 10;
+
+/** Gossip messages kept per address while a lazy link is being opened. */
+const GOSSIP_QUEUE_MAX = 16;
+
+function memberAddressOf(listen: string): string {
+  return listen.replace(/^ws:\/\//, '').replace(/\/$/, '');
+}
 
 /** A flooding link is logged at most this often (milliseconds). */
 const OVERLOAD_LOG_INTERVAL_MS = 10_000;
@@ -182,6 +192,10 @@ export class Mesh implements Router {
   /** Every kernel name seen, by id, so errors about a kernel that is gone can still name it. */
   private readonly names = new Map<string, string>();
   private readonly roundRobin = new Map<string, number>();
+  /** The cloud membership, on a host kernel. */
+  cloud: Cloud | undefined;
+  /** Gossip waiting for a lazily opened link, by address. */
+  private readonly gossipQueue = new Map<string, unknown[]>();
   /** Waiting for a peer's first REGISTRY (see synced()), by link. */
   private readonly syncWaiters = new Map<Link, (() => void)[]>();
   private registryVersion = 0;
@@ -217,6 +231,7 @@ export class Mesh implements Router {
     side: LinkSide,
     onDown?: (link: Link, why: { reason: string; error?: IkcError; wasUp: boolean }) => void,
   ): Link {
+    if (this.stopping) conn.close(1000, 'shutting down'); // e.g. a lazy dial that finished late
     const link = new Link({
       conn,
       side,
@@ -395,7 +410,8 @@ export class Mesh implements Router {
     this.pending.failPeer(channel.peerId, unreachable);
     this.inflight.delete(channel.peerId);
     this.overloadLogged.delete(channel.peerId);
-    for (const frame of lost) this.undelivered(frame, name, cause);
+    // Reported to the sessions that posted them, unless this kernel is the one stopping.
+    if (!this.stopping) for (const frame of lost) this.undelivered(frame, name, cause);
     for (const { origin, callId } of this.relayed.get(channel.peerId)?.values() ?? []) {
       this.sendCallError(origin, callId, errorToPayload(unreachable(), { kernel: this.kernel.name }));
     }
@@ -487,7 +503,8 @@ export class Mesh implements Router {
       case FrameType.Registry:
         return this.onRegistry(link, frame);
       case FrameType.Gossip:
-        return; // gossip comes with membership
+        this.cloud?.receive(link, frame.payload);
+        return;
       default:
         throw new IkcError('IKC_ERR_PROTOCOL', `unexpected ${frame.type} frame from ${link.peer?.name}`);
     }
@@ -665,12 +682,122 @@ export class Mesh implements Router {
   private routeTo(kernelId: string): Channel | undefined {
     const own = this.channels.get(kernelId);
     if (own) return own;
-    const viaPeer = this.registry.get(kernelId)?.via.peer?.id;
+    const viaPeer = this.registry.get(kernelId)?.via?.peer?.id;
     const via = viaPeer ? this.channels.get(viaPeer) : undefined;
     if (via) return via;
     // A leaf reaches everything through its host.
     if (this.options.role === 'leaf') for (const c of this.channels.values()) return c;
+    // A member known by gossip: open a link to it now (frames wait in its channel meanwhile).
+    const address = this.cloud?.addressOf(kernelId);
+    if (address) return this.openChannel(kernelId, this.kernelNameOf(kernelId), address);
     return undefined;
+  }
+
+  /**
+   * A channel to a kernel known by gossip, with a link dialed lazily to its address. If the
+   * dial fails the channel waits out the resume window (the kernel may be on its way up),
+   * unless gossip declares the kernel dead first.
+   */
+  private openChannel(kernelId: string, name: string, address: string): Channel {
+    const channel = new Channel(kernelId, name, this.options.tuning);
+    this.channels.set(kernelId, channel);
+    this.dialLazily(address);
+    channel.resumeTimer = setTimeout(
+      () =>
+        this.failChannel(channel, `no link to ${address} within ${this.options.tuning.resumeWindowMs} ms`),
+      this.options.tuning.resumeWindowMs,
+    );
+    channel.resumeTimer.unref();
+    return channel;
+  }
+
+  private readonly dialing = new Set<string>();
+  /** Addresses a seed Dialer keeps linked: gossip does not dial them on its own. */
+  readonly dialedBySeed = new Set<string>();
+
+  /** Dials a kernel's address once (if not already), for gossip or a lazily opened channel. */
+  private dialLazily(address: string): void {
+    if (!this.options.dial || this.dialing.has(address) || this.stopping) return;
+    if (this.dialedBySeed.has(memberAddressOf(address))) return;
+    this.dialing.add(address);
+    this.options
+      .dial(address)
+      .then((conn) => {
+        const link = this.adopt(conn, 'dialer', (l, why) => {
+          // A lazy link that was up and dropped: dial again while gossip says the kernel lives.
+          const id = l.peer?.id;
+          if (why.wasUp && id && this.cloud?.addressOf(id) && !this.stopping) {
+            setTimeout(() => this.dialLazily(address), this.options.tuning.reconnectMinMs).unref();
+          }
+        });
+        return link.whenUp().then(() => this.flushGossip(address, link));
+      })
+      .catch((err: Error) => this.log.debug({ address, err: err.message }, 'lazy dial failed'))
+      .finally(() => {
+        this.dialing.delete(address);
+        this.gossipQueue.delete(address);
+      });
+  }
+
+  private flushGossip(address: string, link: Link): void {
+    for (const payload of this.gossipQueue.get(address) ?? []) link.send({ type: FrameType.Gossip, payload });
+    this.gossipQueue.delete(address);
+  }
+
+  /** Sends a membership message to a member (by id if linked, else by address, dialing lazily). */
+  sendGossip(to: { id?: string; address: string }, payload: unknown): void {
+    let link = to.id ? this.direct.get(to.id) : undefined;
+    if (!link) {
+      for (const l of this.direct.values()) {
+        if (l.peer && memberAddressOf(l.peer.listen) === to.address) {
+          link = l;
+          break;
+        }
+      }
+    }
+    if (link) {
+      link.send({ type: FrameType.Gossip, payload });
+      return;
+    }
+    const queue = this.gossipQueue.get(to.address) ?? [];
+    if (queue.length < GOSSIP_QUEUE_MAX) queue.push(payload); // membership tolerates loss
+    this.gossipQueue.set(to.address, queue);
+    this.dialLazily(to.address);
+  }
+
+  /** What this kernel gossips about itself. */
+  ownMeta(): { v: number; role: string; sessions: readonly unknown[]; load: number } {
+    const frame = this.ownRegistry();
+    return { v: frame.version, role: this.options.role, sessions: frame.sessions, load: this.kernel.backlog };
+  }
+
+  /** Gossip: a member is alive (again), with its published sessions if it says them. */
+  memberUp(id: string, name: string, _address: string, registry: RegistryFrame | undefined): void {
+    this.names.set(id, name);
+    if (registry) this.applyRegistry(registry, this.direct.get(id));
+    else if (!this.known.has(id)) {
+      this.known.set(id, name);
+      this.emit({ type: 'kernel.up', kernel: name, kernelId: id, role: 'host' });
+    }
+  }
+
+  memberSuspect(id: string, name: string): void {
+    this.emit({ type: 'kernel.suspect', kernel: name, kernelId: id });
+  }
+
+  memberAlive(id: string, name: string): void {
+    this.emit({ type: 'kernel.alive', kernel: name, kernelId: id });
+  }
+
+  /** Gossip: a member is dead or left. Its channel (if any) ends now. */
+  memberGone(id: string, reason: string): void {
+    const channel = this.channels.get(id);
+    if (channel) return this.failChannel(channel, reason);
+    this.kernelGone(id, reason);
+  }
+
+  nameConflict(id: string, name: string, holder: string | undefined): void {
+    this.emit({ type: 'kernel.name-conflict', kernel: name, kernelId: id, holder });
   }
 
   /** Sends a sequenced frame to a kernel, setting dest when it goes through a relay.
@@ -1025,6 +1152,17 @@ export class Mesh implements Router {
 
   /** `ctx.sender` for an event from a remote session. */
   private senderProxy(kernelId: string, sessionId: string): Session {
+    // A stream from one sender: no map work at all for every frame after the first.
+    const last = this.lastSender;
+    if (last && last.id === sessionId && last.alive) return last;
+    const proxy = this.lookupSenderProxy(kernelId, sessionId);
+    this.lastSender = proxy;
+    return proxy;
+  }
+
+  private lastSender: Session | undefined;
+
+  private lookupSenderProxy(kernelId: string, sessionId: string): Session {
     const held = this.held.get(sessionId);
     if (held?.proxy.alive) {
       if (this.senders.delete(sessionId)) this.senders.set(sessionId, true); // most recently used
@@ -1074,6 +1212,7 @@ export class Mesh implements Router {
       this.registryQueued = false;
       this.registryVersion++;
       this.broadcast(this.ownRegistry(), undefined);
+      this.cloud?.publish(this.ownMeta());
     });
   }
 
@@ -1096,7 +1235,7 @@ export class Mesh implements Router {
     const toLeaf = link.peer?.role === 'leaf';
     for (const entry of this.registry.all()) {
       if (entry.via === link) continue;
-      if (toLeaf || entry.via.peer?.role === 'leaf') link.send(this.entryFrame(entry));
+      if (toLeaf || entry.via?.peer?.role === 'leaf') link.send(this.entryFrame(entry));
     }
   }
 
@@ -1107,8 +1246,8 @@ export class Mesh implements Router {
 
   private onRegistry(link: Link, f: RegistryFrame): void {
     if (f.kernelId === this.kernel.id) return;
-    const fromLeaf = link.peer?.role === 'leaf';
     if (f.state === 'gone') {
+      const fromLeaf = link.peer?.role === 'leaf';
       const entry = this.registry.get(f.kernelId);
       if (entry && entry.via === link && f.version > entry.version) {
         this.kernelGone(f.kernelId, 'left');
@@ -1116,9 +1255,19 @@ export class Mesh implements Router {
       }
       return;
     }
-    this.names.set(f.kernelId, f.kernelName);
-    const applied = this.registry.apply(f, link);
+    this.applyRegistry(f, link);
     if (f.kernelId === link.peer?.id) this.wakeSynced(link);
+  }
+
+  /**
+   * Takes in a kernel's registry, from a REGISTRY frame (`link`) or from gossip (no link):
+   * monitors hear of the kernel and of what changed, and a host passes it on (a leaf's to
+   * everyone, anyone's to its leaves).
+   */
+  private applyRegistry(f: RegistryFrame, link: Link | undefined): void {
+    if (f.kernelId === this.kernel.id) return;
+    this.names.set(f.kernelId, f.kernelName);
+    const applied = this.registry.apply(f, link ?? this.registry.get(f.kernelId)?.via);
     if (!applied) return;
     if (!this.known.has(f.kernelId)) {
       this.known.set(f.kernelId, f.kernelName);
@@ -1127,17 +1276,16 @@ export class Mesh implements Router {
         kernel: f.kernelName,
         kernelId: f.kernelId,
         role: f.role,
-        via: this.direct.has(f.kernelId) ? undefined : link.peer?.name,
+        via: this.direct.has(f.kernelId) || !link ? undefined : link.peer?.name,
       });
     }
     this.emitChanges(applied.entry, applied.changes);
     if (this.options.role !== 'host') return;
-    // A host relays a leaf's registry to everyone, and anyone's to its leaves.
-    if (fromLeaf) this.broadcast(f, link);
+    if (link?.peer?.role === 'leaf') this.broadcast(f, link);
     else this.relayToLeaves(f, link);
   }
 
-  private relayToLeaves(f: RegistryFrame, from: Link): void {
+  private relayToLeaves(f: RegistryFrame, from: Link | undefined): void {
     for (const l of this.direct.values()) if (l !== from && l.peer?.role === 'leaf') l.send(f);
   }
 
@@ -1189,9 +1337,9 @@ export class Mesh implements Router {
         name: entry.name,
         id: entry.id,
         role: entry.role,
-        address: `via ${entry.via.peer?.name}`,
+        address: entry.via ? `via ${entry.via.peer?.name}` : (this.cloud?.addressOf(entry.id) ?? '-'),
         state: 'up',
-        rtt: entry.via.rtt,
+        rtt: entry.via?.rtt,
         sessions: entry.sessions.size,
       });
     }
@@ -1221,6 +1369,11 @@ export class Mesh implements Router {
       if (!channel.link) this.failChannel(channel, `kernel ${this.kernel.name} is shutting down`);
     }
     for (const timer of this.ackTimers.values()) clearTimeout(timer);
+    // Acknowledge what we got before saying BYE, so peers do not report delivered posts as lost.
+    for (const channel of this.channels.values()) {
+      if (channel.link && channel.unackedIn > 0)
+        channel.link.send({ type: FrameType.Ack, seq: channel.takeAck() });
+    }
     for (const link of [...this.links]) {
       if (link.isUp)
         link.send(this.registryGoneFrame({ ...this.selfEntry(), version: this.registryVersion }));

@@ -5,8 +5,10 @@ import { type Config, defaultSocketPath, loadConfig } from '@ikc/config';
 import { Kernel, type SessionDefinition } from '@ikc/kernel';
 import { IkcError, type KernelRole } from '@ikc/wire';
 import { adminSession } from './admin.js';
+import { Cloud } from './cloud.js';
 import { DEFAULT_PORT, defaultTuning, type MeshTuning } from './defaults.js';
 import { Dialer } from './dialer.js';
+import { MdnsDiscovery } from './discovery.js';
 import { createLogger, type Logger } from './log.js';
 import { Mesh, type PeerView } from './mesh.js';
 import type { Listener, Transport } from './transport.js';
@@ -31,6 +33,8 @@ export interface KernelConfig {
     secret?: string;
     /** Kernels to dial: "ws://host:port", "host:port", "unix:/path". */
     seeds?: string[];
+    /** Announce and discover kernels of this cloud by mDNS (default true; only when
+     * listening beyond loopback, on that interface). */
     mdns?: boolean;
   };
   /** Session modules (paths, relative to `baseDir`) or session definitions, started in order. */
@@ -94,6 +98,8 @@ export class MeshKernel extends Kernel {
   /** The UNIX socket leaf kernels attach to, once listening. */
   socketPath: string | undefined;
   private readonly listeners: Listener[] = [];
+  /** mDNS announcements and discovery, when on. */
+  mdns: MdnsDiscovery | undefined;
   private readonly dialers: Dialer[] = [];
   private readonly tuning: MeshTuning;
   private stopping: Promise<void> | undefined;
@@ -134,6 +140,10 @@ export class MeshKernel extends Kernel {
       role: options.role,
       tuning: options.tuning,
       log: this.log,
+      dial: (address) => {
+        const { transport, address: where } = transportFor(address);
+        return transport.connect(where, { timeoutMs: options.tuning.handshakeTimeoutMs });
+      },
     });
     if (processSignals) {
       this.signalListener = (sig) => {
@@ -170,6 +180,8 @@ export class MeshKernel extends Kernel {
     const { transport, address: where } = transportFor(address);
     const dialer = new Dialer(this.mesh, transport, where, this.tuning, this.log);
     this.dialers.push(dialer);
+    if (transport.name === 'tcp')
+      this.mesh.dialedBySeed.add(address.replace(/^ws:\/\//, '').replace(/\/$/, ''));
     return dialer;
   }
 
@@ -184,7 +196,10 @@ export class MeshKernel extends Kernel {
         process.off('SIGTERM', this.signalListener);
       }
       for (const d of this.dialers) d.stop();
+      await this.mdns?.stop();
       await super.stop();
+      // Tell the cloud (gossip 'left'), then say BYE on every link.
+      if (this.mesh.cloud) await this.mesh.cloud.leave();
       this.mesh.stop();
       await Promise.all(this.listeners.map((l) => l.close().catch(() => {})));
       for (const wake of this.stoppedWaiters.splice(0)) wake();
@@ -279,6 +294,28 @@ export async function startKernel(config?: KernelConfig): Promise<MeshKernel> {
     if (socket !== false) await kernel.listenOn(socket, 'unix');
     if (config.admin !== false) kernel.spawn(adminSession(kernel));
     for (const def of definitions) kernel.spawn(def);
+    // Host kernels that listen for others gossip membership and their registries.
+    if (kernel.listenAddress) {
+      const cloud = new Cloud(
+        kernel.mesh,
+        { id: kernel.id, name, address: kernel.listenAddress },
+        kernel.log,
+      );
+      kernel.mesh.cloud = cloud;
+      cloud.start();
+      const host = hostOf(kernel.listenAddress).replace(/^\[|\]$/g, '');
+      if ((config.cloud?.mdns ?? true) && !LOOPBACK.test(host)) {
+        kernel.mdns = new MdnsDiscovery({
+          cloud: config.cloud?.name ?? 'ikc',
+          kernelId: kernel.id,
+          kernelName: name,
+          listen: kernel.listenAddress,
+          log: kernel.log,
+          found: (address) => void cloud.join([address]),
+        });
+        kernel.mdns.start();
+      }
+    }
   } catch (err) {
     await kernel.stop();
     throw err;
@@ -286,6 +323,7 @@ export async function startKernel(config?: KernelConfig): Promise<MeshKernel> {
   // Wait for each seed's first attempt (linked and synced, or failed: a seed that is down
   // does not stop the start; it is redialed in the background).
   await Promise.all((config.cloud?.seeds ?? []).map((seed) => kernel.addDialer(seed).start()));
+  if (kernel.mesh.cloud) await kernel.mesh.cloud.join(config.cloud?.seeds ?? []);
   return kernel;
 }
 
@@ -293,7 +331,12 @@ export async function startKernel(config?: KernelConfig): Promise<MeshKernel> {
 export function fromConfig(config: Config): KernelConfig {
   return {
     kernel: config.kernel,
-    cloud: { name: config.cloud.name, secret: config.cloud.secret, seeds: config.cloud.seeds },
+    cloud: {
+      name: config.cloud.name,
+      secret: config.cloud.secret,
+      seeds: config.cloud.seeds,
+      mdns: config.cloud.mdns,
+    },
     sessions: config.sessions,
     mesh: config.mesh,
     log: config.log,

@@ -15,8 +15,9 @@ export interface KernelEntry {
   role: string;
   version: number;
   sessions: Map<string, RemoteSessionInfo>;
-  /** The link its REGISTRY came in on: the way to reach it. */
-  via: Link;
+  /** The link its REGISTRY came in on (the way to reach it), or none when it was learned by
+   * gossip (then it is reached directly, with a link opened on first need). */
+  via: Link | undefined;
 }
 
 /** A change in what another kernel publishes, for monitors. */
@@ -69,7 +70,7 @@ export class Registry {
   /** Applies a REGISTRY that came in on `via`. Returns undefined for a stale one. */
   apply(
     frame: RegistryFrame,
-    via: Link,
+    via: Link | undefined,
   ): { entry: KernelEntry; isNew: boolean; changes: RegistryChange[] } | undefined {
     const old = this.kernels.get(frame.kernelId);
     if (old && old.version >= frame.version) return undefined;
@@ -96,7 +97,7 @@ export class Registry {
 
   /** Kernels whose registry came through the peer `peerId` (it and what it relays). */
   reachedThrough(peerId: string): KernelEntry[] {
-    return this.all().filter((e) => e.via.peer?.id === peerId);
+    return this.all().filter((e) => e.via?.peer?.id === peerId);
   }
 
   /** Every kernel that publishes a session with this alias (or id), with that session. */
