@@ -25,6 +25,8 @@ export const DEFAULTS = {
     mdns: true,
     /** Kernels to dial: ws://HOST:PORT, HOST:PORT or unix:/PATH. */
     seeds: [] as string[],
+    /** Where an event for any kernel (poe://*) goes: round-robin, least-loaded or local-first. */
+    balance: 'round-robin' as 'round-robin' | 'least-loaded' | 'local-first',
   },
   /** Session modules the kernel starts, relative to the config file. */
   sessions: [] as string[],

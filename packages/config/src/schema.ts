@@ -36,6 +36,7 @@ export const configSchema = z.strictObject({
       secret: z.string().default(DEFAULTS.cloud.secret),
       mdns: z.boolean().default(DEFAULTS.cloud.mdns),
       seeds: z.array(seed).default(DEFAULTS.cloud.seeds),
+      balance: z.enum(['round-robin', 'least-loaded', 'local-first']).default(DEFAULTS.cloud.balance),
     })
     .prefault({}),
   sessions: z.array(z.string().min(1, 'must be a module path')).default(DEFAULTS.sessions),
@@ -72,7 +73,13 @@ export type ConfigInput = z.input<typeof configSchema>;
 /** A loaded configuration: every key present, computed defaults worked out, paths absolute. */
 export interface Config {
   kernel: { name: string; listen: string | false; socket: string | false };
-  cloud: { name: string; secret: string; mdns: boolean; seeds: string[] };
+  cloud: {
+    name: string;
+    secret: string;
+    mdns: boolean;
+    seeds: string[];
+    balance: 'round-robin' | 'least-loaded' | 'local-first';
+  };
   sessions: string[];
   jobs: { allow: string[]; maxProc: number };
   log: { level: (typeof LEVELS)[number] };

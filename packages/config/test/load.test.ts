@@ -230,6 +230,7 @@ describe('formats', () => {
       secret: 's3cret',
       mdns: false,
       seeds: ['ws://10.0.0.5:6603', '10.0.0.6:6603', 'unix:/run/ikc/x.sock'],
+      balance: 'round-robin',
     });
     assert.deepEqual(config.jobs, { allow: ['sh', 'python3'], maxProc: 3 });
     assert.equal(config.log.level, 'debug');

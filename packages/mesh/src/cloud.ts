@@ -14,6 +14,11 @@ interface KernelMeta {
   load: number;
 }
 
+/** How often a kernel looks whether its load changed enough to gossip it (milliseconds). */
+const LOAD_REFRESH_MS = 5_000;
+/** A change in load smaller than this (events) is not worth gossiping. */
+const LOAD_STEP = 100;
+
 /** "ws://host:port" or "host:port" -> "host:port": the address members are known by. */
 export function memberAddress(address: string): string {
   return address.replace(/^ws:\/\//, '').replace(/\/$/, '');
@@ -48,7 +53,19 @@ export class Cloud {
 
   start(): void {
     this.membership.start();
+    // Load travels in the meta: refresh it now and then when it has changed markedly.
+    let last = 0;
+    this.loadTimer = setInterval(() => {
+      const meta = this.mesh.ownMeta();
+      if (Math.abs(meta.load - last) > Math.max(LOAD_STEP, last / 5)) {
+        last = meta.load;
+        this.publish(meta);
+      }
+    }, LOAD_REFRESH_MS);
+    this.loadTimer.unref();
   }
+
+  private loadTimer: NodeJS.Timeout | undefined;
 
   /** Exchanges state with these kernels (addresses); resolves to how many answered. */
   join(addresses: string[]): Promise<number> {
@@ -71,6 +88,11 @@ export class Cloud {
     return m && (m.state === 'alive' || m.state === 'suspect') && !m.local ? m.address : undefined;
   }
 
+  /** A member's state as gossip has it (alive, suspect, dead, left), if known. */
+  stateOf(id: string): string | undefined {
+    return this.membership.member(id)?.state;
+  }
+
   /** Members as ikc peers shows them (this kernel excluded). */
   members(): MemberInfo[] {
     return this.membership.members().filter((m) => !m.local);
@@ -81,10 +103,12 @@ export class Cloud {
   }
 
   leave(): Promise<void> {
+    clearInterval(this.loadTimer);
     return this.membership.leave().catch(() => {});
   }
 
   stop(): void {
+    clearInterval(this.loadTimer);
     this.membership.stop();
   }
 
@@ -96,7 +120,13 @@ export class Cloud {
       case 'meta-change':
         // Late news about a member that has since gone must not bring it back.
         if (m.state !== 'alive' && m.state !== 'suspect') return;
-        this.mesh.memberUp(m.id, m.name, m.address, this.registryOf(m));
+        this.mesh.memberUp(
+          m.id,
+          m.name,
+          m.address,
+          this.registryOf(m),
+          (m.meta as KernelMeta | undefined)?.load ?? 0,
+        );
         return;
       case 'suspect':
         this.mesh.memberSuspect(m.id, m.name);

@@ -47,6 +47,8 @@ export interface MeshOptions {
   log: Logger;
   /** Opens a connection to a kernel's listening address (for links opened lazily). */
   dial?: (address: string) => Promise<Conn>;
+  /** Where a `*` event goes: in turn (default), the least-loaded kernel, or here first. */
+  balance?: 'round-robin' | 'least-loaded' | 'local-first';
 }
 
 /**
@@ -84,8 +86,8 @@ export interface PeerView {
   role: string;
   /** The address of the direct link, or "via NAME" for a kernel reached through a host. */
   address: string;
-  /** 'up', or 'resuming' while a dropped link may still come back (resume window). */
-  state: 'up' | 'resuming';
+  /** 'up'; 'suspect' while gossip suspects it; 'resuming' while a dropped link may come back. */
+  state: 'up' | 'suspect' | 'resuming';
   /** Round-trip time of the link that leads to it (milliseconds), when measured. */
   rtt: number | undefined;
   sessions: number;
@@ -772,8 +774,9 @@ export class Mesh implements Router {
   }
 
   /** Gossip: a member is alive (again), with its published sessions if it says them. */
-  memberUp(id: string, name: string, _address: string, registry: RegistryFrame | undefined): void {
+  memberUp(id: string, name: string, _address: string, registry: RegistryFrame | undefined, load = 0): void {
     this.names.set(id, name);
+    this.loads.set(id, load);
     if (registry) this.applyRegistry(registry, this.direct.get(id));
     else if (!this.known.has(id)) {
       this.known.set(id, name);
@@ -1069,9 +1072,16 @@ export class Mesh implements Router {
       this.kernel.reportError(sender, err, { session: spec.session, event });
       return undefined;
     }
-    const turn = this.roundRobin.get(spec.session) ?? 0;
-    this.roundRobin.set(spec.session, turn + 1);
-    const { entry, session } = candidates[turn % candidates.length]!;
+    // local-first: a session here that publishes the event takes it, without a hop.
+    if (this.options.balance === 'local-first' && !exclude) {
+      const local = this.kernel.lookup(spec.session);
+      if (local && !local.isProxy && local.published.includes(event)) {
+        if (options) return this.kernel.callFrom(sender, local, event, args, options);
+        this.kernel.postFrom(sender, local, event, args);
+        return undefined;
+      }
+    }
+    const { entry, session } = this.choose(spec.session, candidates);
     if (options) {
       // Fail over: a call that certainly never reached its kernel (no route there, here or at
       // a relaying host) is tried on the next publisher. One that may have arrived is not
@@ -1091,6 +1101,22 @@ export class Mesh implements Router {
     const kernelId = spec.kernel === '*' ? this.nextPublisher(spec.session) : this.kernelIdOf(spec.kernel);
     return kernelId ? this.readyFor(kernelId) : Promise.resolve();
   }
+
+  /** Which publisher a `*` event goes to: in turn, or the least loaded (gossiped load). */
+  private choose<T extends { entry: KernelEntry }>(alias: string, candidates: T[]): T {
+    if (this.options.balance === 'least-loaded') {
+      let best = candidates[0] as T;
+      for (const c of candidates)
+        if ((this.loads.get(c.entry.id) ?? 0) < (this.loads.get(best.entry.id) ?? 0)) best = c;
+      return best;
+    }
+    const turn = this.roundRobin.get(alias) ?? 0;
+    this.roundRobin.set(alias, turn + 1);
+    return candidates[turn % candidates.length] as T;
+  }
+
+  /** Each kernel's load as last gossiped (queued events and unsettled async handlers). */
+  private readonly loads = new Map<string, number>();
 
   async resolve(spec: Spec): Promise<Session> {
     if (spec.kernel === '*') {
@@ -1326,7 +1352,11 @@ export class Mesh implements Router {
         id: channel.peerId,
         role: peer?.role ?? this.registry.get(channel.peerId)?.role ?? 'host',
         address: peer?.listen || link?.address || '-',
-        state: link?.isUp ? 'up' : 'resuming',
+        state: link?.isUp
+          ? this.cloud?.stateOf(channel.peerId) === 'suspect'
+            ? 'suspect'
+            : 'up'
+          : 'resuming',
         rtt: link?.rtt,
         sessions: this.registry.get(channel.peerId)?.sessions.size ?? 0,
       });
@@ -1338,7 +1368,7 @@ export class Mesh implements Router {
         id: entry.id,
         role: entry.role,
         address: entry.via ? `via ${entry.via.peer?.name}` : (this.cloud?.addressOf(entry.id) ?? '-'),
-        state: 'up',
+        state: this.cloud?.stateOf(entry.id) === 'suspect' ? 'suspect' : 'up',
         rtt: entry.via?.rtt,
         sessions: entry.sessions.size,
       });

@@ -36,6 +36,8 @@ export interface KernelConfig {
     /** Announce and discover kernels of this cloud by mDNS (default true; only when
      * listening beyond loopback, on that interface). */
     mdns?: boolean;
+    /** Where a `*` event goes: 'round-robin' (default), 'least-loaded' or 'local-first'. */
+    balance?: 'round-robin' | 'least-loaded' | 'local-first';
   };
   /** Session modules (paths, relative to `baseDir`) or session definitions, started in order. */
   sessions?: (string | SessionDefinition)[];
@@ -114,6 +116,7 @@ export class MeshKernel extends Kernel {
       role: KernelRole;
       tuning: MeshTuning;
       logger: Logger;
+      balance?: 'round-robin' | 'least-loaded' | 'local-first';
     },
     processSignals: boolean,
   ) {
@@ -140,6 +143,7 @@ export class MeshKernel extends Kernel {
       role: options.role,
       tuning: options.tuning,
       log: this.log,
+      balance: options.balance,
       dial: (address) => {
         const { transport, address: where } = transportFor(address);
         return transport.connect(where, { timeoutMs: options.tuning.handshakeTimeoutMs });
@@ -285,7 +289,15 @@ export async function startKernel(config?: KernelConfig): Promise<MeshKernel> {
   const definitions = await loadSessions(config);
   const logger = config.logger ?? createLogger(config.log?.level);
   const kernel = new MeshKernel(
-    { name, cloud: config.cloud?.name ?? 'ikc', secret, role: 'host', tuning: tuningOf(config.mesh), logger },
+    {
+      name,
+      cloud: config.cloud?.name ?? 'ikc',
+      secret,
+      role: 'host',
+      tuning: tuningOf(config.mesh),
+      logger,
+      balance: config.cloud?.balance,
+    },
     config.processSignals ?? true,
   );
   try {
@@ -336,6 +348,7 @@ export function fromConfig(config: Config): KernelConfig {
       secret: config.cloud.secret,
       seeds: config.cloud.seeds,
       mdns: config.cloud.mdns,
+      balance: config.cloud.balance,
     },
     sessions: config.sessions,
     mesh: config.mesh,
