@@ -27,7 +27,8 @@ export class PendingCalls {
     peerId: string,
     timeoutMs: number,
     signal: AbortSignal | undefined,
-    what: string,
+    /** Names the call in a timeout or abort message; only called when one happens. */
+    what: () => string,
   ): { callId: number; promise: Promise<unknown> } {
     const callId = this.nextId++;
     let resolve!: (v: unknown) => void;
@@ -40,7 +41,7 @@ export class PendingCalls {
       this.settle(
         callId,
         undefined,
-        new IkcError('IKC_ERR_TIMEOUT', `${what} timed out after ${timeoutMs} ms`),
+        new IkcError('IKC_ERR_TIMEOUT', `${what()} timed out after ${timeoutMs} ms`),
       );
     }, timeoutMs);
     let onAbort: (() => void) | undefined;
@@ -49,7 +50,7 @@ export class PendingCalls {
         this.settle(
           callId,
           undefined,
-          new IkcError('IKC_ERR_ABORTED', `${what} was aborted`, { cause: signal.reason }),
+          new IkcError('IKC_ERR_ABORTED', `${what()} was aborted`, { cause: signal.reason }),
         );
       signal.addEventListener('abort', onAbort, { once: true });
     }

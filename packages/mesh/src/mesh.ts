@@ -930,7 +930,7 @@ export class Mesh implements Router {
     }
     this.grant(kernelId, sender);
     const timeoutMs = options.timeoutMs ?? this.options.tuning.callTimeoutMs;
-    const what = `call of poe://${this.kernelNameOf(kernelId)}/${to}/${event}`;
+    const what = () => `call of poe://${this.kernelNameOf(kernelId)}/${to}/${event}`;
     const { callId, promise } = this.pending.open(channel.peerId, timeoutMs, options.signal, what);
     try {
       this.sendTo(kernelId, (seq, dest) => ({

@@ -10,10 +10,19 @@ import { ConnEvents } from './conn-events.js';
 import type { ResolvedTransportOptions } from './options.js';
 
 /** Options every ws socket of ours is made with, server and client. */
+/**
+ * RFC 6455's client masking guards browsers' proxies against cache poisoning; between two
+ * kernels it only costs an XOR over every byte sent. An all-zero mask is valid, and ws then
+ * skips the XOR (ws >= 8.6, `generateMask`).
+ */
+const zeroMask = (mask: Buffer): void => {
+  mask.fill(0);
+};
+
 export function wsSocketOptions(options: ResolvedTransportOptions) {
   // Compression would cost CPU on every message and open a zip-bomb door; the mesh batches
   // small frames itself. ws turns TCP_NODELAY on for every socket it wraps.
-  return { perMessageDeflate: false, maxPayload: options.maxMessageBytes } as const;
+  return { perMessageDeflate: false, maxPayload: options.maxMessageBytes, generateMask: zeroMask } as const;
 }
 
 export class WsConn implements Conn {
