@@ -37,6 +37,14 @@ export async function startKernelProc(
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, POE_LOG: process.env.POE_LOG ?? 'info' },
   });
+  return watchKernel(child, timeoutMs);
+}
+
+/**
+ * Watches a kernel-main process however it was spawned (here, or inside a network namespace):
+ * collects its stdout and stderr and resolves once it has printed READY.
+ */
+export async function watchKernel(child: ChildProcess, timeoutMs = 10_000): Promise<KernelProc> {
   let out = '';
   let err = '';
   const watchers: { text: string; resolve: () => void }[] = [];

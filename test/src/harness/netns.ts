@@ -25,7 +25,7 @@ import {
 } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { KernelProc } from './kernels.js';
+import { type KernelProc, watchKernel } from './kernels.js';
 
 export { eventually } from './kernels.js';
 
@@ -484,65 +484,4 @@ export class Lab {
 
 function childOf(proc: Frozen): ChildProcess {
   return 'child' in proc && typeof proc.child === 'object' ? proc.child : (proc as ChildProcess);
-}
-
-/**
- * Watches a kernel-main process as startKernelProc() does (kernels.ts spawns its own, so
- * this is its logic for a child we spawned): collects stdout and stderr, waits for READY.
- */
-async function watchKernel(child: ChildProcess, timeoutMs: number): Promise<KernelProc> {
-  let out = '';
-  let err = '';
-  const watchers: { text: string; resolve: () => void }[] = [];
-  child.stdout?.setEncoding('utf8').on('data', (d: string) => {
-    out += d;
-    for (const w of [...watchers]) {
-      if (out.includes(w.text)) {
-        watchers.splice(watchers.indexOf(w), 1);
-        w.resolve();
-      }
-    }
-  });
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => (err += d));
-  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal })),
-  );
-  const waitFor = (text: string, ms = timeoutMs) =>
-    new Promise<void>((resolve, reject) => {
-      if (out.includes(text)) return resolve();
-      const timer = setTimeout(
-        () => reject(new Error(`timed out waiting for "${text}"; stdout:\n${out}\nstderr:\n${err}`)),
-        ms,
-      );
-      watchers.push({
-        text,
-        resolve: () => {
-          clearTimeout(timer);
-          resolve();
-        },
-      });
-      void exited.then(() => {
-        clearTimeout(timer);
-        if (!out.includes(text)) reject(new Error(`kernel exited before "${text}"; stderr:\n${err}`));
-      });
-    });
-  await waitFor('READY ');
-  const ready = JSON.parse(/READY (.*)\n/.exec(out)?.[1] ?? '{}') as {
-    name: string;
-    id: string;
-    listen: string;
-    socket: string;
-  };
-  return {
-    ...ready,
-    child,
-    stdout: () => out,
-    stderr: () => err,
-    waitFor,
-    exited,
-    stop: (signal = 'SIGTERM') => {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      return exited;
-    },
-  };
 }
