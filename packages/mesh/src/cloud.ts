@@ -46,7 +46,10 @@ export class Cloud {
         clearTimer: (handle) => clearTimeout(handle as NodeJS.Timeout),
       },
       transport: { send: (to, message) => this.mesh.sendGossip(to, message) },
-      options: { leaveTimeoutMs: 1_000 },
+      // Suspicion floor of 2 probe periods (memberlist's LAN profile has 4): a frozen or cut-off
+      // kernel is declared dead in about 3-5 s at a handful of members, while a 2 s pause is
+      // still refuted in time. A leave takes at most a second of a shutdown.
+      options: { leaveTimeoutMs: 1_000, suspicionMult: 2 },
     });
     this.membership.on((e) => this.onEvent(e));
   }

@@ -29,8 +29,11 @@ export class MdnsDiscovery {
   start(): void {
     const [host, port] = splitHostPort(this.options.listen);
     const iface = host === '0.0.0.0' || host === '::' ? undefined : host;
-    this.bonjour = new Bonjour({ interface: iface, reuseAddr: true } as never, (err: Error) =>
-      this.options.log.warn({ err: { message: err.message } }, 'mDNS error'),
+    // Bind the wildcard address: Linux delivers no multicast to a socket bound to a unicast
+    // address. `interface` still chooses where queries and announcements go out.
+    this.bonjour = new Bonjour(
+      { interface: iface, bind: '0.0.0.0', reuseAddr: true } as never,
+      (err: Error) => this.options.log.warn({ err: { message: err.message } }, 'mDNS error'),
     );
     this.bonjour.publish({
       name: `${this.options.kernelName}-${this.options.kernelId.slice(0, 8)}`,

@@ -233,7 +233,7 @@ export class Mesh implements Router {
     side: LinkSide,
     onDown?: (link: Link, why: { reason: string; error?: IkcError; wasUp: boolean }) => void,
   ): Link {
-    if (this.stopping) conn.close(1000, 'shutting down'); // e.g. a lazy dial that finished late
+    if (this.stopping || this.leaving) conn.close(1000, 'shutting down'); // e.g. a lazy dial that finished late
     const link = new Link({
       conn,
       side,
@@ -260,7 +260,16 @@ export class Mesh implements Router {
     return link;
   }
 
+  /** Set while this kernel leaves the cloud: it opens no new links. */
+  leaving = false;
+
   private acceptPeer(role: KernelRole, peer: PeerInfo): IkcError | undefined {
+    if (this.cloud?.stateOf(peer.id) === 'left') {
+      return new IkcError(
+        'IKC_ERR_HANDSHAKE',
+        `kernel ${peer.name} has left the cloud; that incarnation does not come back`,
+      );
+    }
     if (peer.id === this.kernel.id)
       return new IkcError('IKC_ERR_HANDSHAKE', 'this link leads back to the kernel itself');
     if (this.options.role === 'leaf' && role !== 'host') {
@@ -323,6 +332,11 @@ export class Mesh implements Router {
     }
     this.direct.set(peer.id, link);
     this.names.set(peer.id, peer.name);
+    if (this.channels.has(peer.id) && !this.known.has(peer.id)) {
+      // Back within the resume window after gossip had declared it dead.
+      this.known.set(peer.id, peer.name);
+      this.emit({ type: 'kernel.up', kernel: peer.name, kernelId: peer.id, role: peer.role });
+    }
     // A new incarnation of a kernel we were talking to: the old conversation is over.
     for (const old of [...this.channels.values()]) {
       if (old.peerName === peer.name && old.peerId !== peer.id)
@@ -719,7 +733,7 @@ export class Mesh implements Router {
 
   /** Dials a kernel's address once (if not already), for gossip or a lazily opened channel. */
   private dialLazily(address: string): void {
-    if (!this.options.dial || this.dialing.has(address) || this.stopping) return;
+    if (!this.options.dial || this.dialing.has(address) || this.stopping || this.leaving) return;
     if (this.dialedBySeed.has(memberAddressOf(address))) return;
     this.dialing.add(address);
     this.options
@@ -785,18 +799,26 @@ export class Mesh implements Router {
   }
 
   memberSuspect(id: string, name: string): void {
-    this.emit({ type: 'kernel.suspect', kernel: name, kernelId: id });
+    if (this.known.has(id)) this.emit({ type: 'kernel.suspect', kernel: name, kernelId: id });
   }
 
   memberAlive(id: string, name: string): void {
-    this.emit({ type: 'kernel.alive', kernel: name, kernelId: id });
+    if (this.known.has(id)) this.emit({ type: 'kernel.alive', kernel: name, kernelId: id });
   }
 
-  /** Gossip: a member is dead or left. Its channel (if any) ends now. */
+  /**
+   * Gossip: a member left, or was found dead by probing. A leave ends its channel now. A
+   * death is told to monitors now, but a channel whose link is down keeps waiting out its
+   * resume window (a cut cable may heal, and nothing sent is given up before then); a
+   * refused port (its process is gone) ends it at once anyway.
+   */
   memberGone(id: string, reason: string): void {
     const channel = this.channels.get(id);
-    if (channel) return this.failChannel(channel, reason);
-    this.kernelGone(id, reason);
+    if (!channel) return this.kernelGone(id, reason);
+    if (reason === 'left') return this.failChannel(channel, reason);
+    if (channel.link?.isUp) return; // we still hear from it: the suspicion will be refuted
+    if (this.known.delete(id))
+      this.emit({ type: 'kernel.down', kernel: channel.peerName, kernelId: id, reason });
   }
 
   nameConflict(id: string, name: string, holder: string | undefined): void {
@@ -1292,6 +1314,8 @@ export class Mesh implements Router {
    */
   private applyRegistry(f: RegistryFrame, link: Link | undefined): void {
     if (f.kernelId === this.kernel.id) return;
+    const gossip = this.cloud?.stateOf(f.kernelId);
+    if (gossip === 'left' || gossip === 'dead') return; // late news of a kernel that is gone
     this.names.set(f.kernelId, f.kernelName);
     const applied = this.registry.apply(f, link ?? this.registry.get(f.kernelId)?.via);
     if (!applied) return;

@@ -202,7 +202,8 @@ export class MeshKernel extends Kernel {
       for (const d of this.dialers) d.stop();
       await this.mdns?.stop();
       await super.stop();
-      // Tell the cloud (gossip 'left'), then say BYE on every link.
+      // Tell the cloud (gossip 'left'), opening no new link meanwhile, then say BYE on every link.
+      this.mesh.leaving = true;
       if (this.mesh.cloud) await this.mesh.cloud.leave();
       this.mesh.stop();
       await Promise.all(this.listeners.map((l) => l.close().catch(() => {})));

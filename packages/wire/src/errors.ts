@@ -47,6 +47,13 @@ export const ERROR_CODES = {
     'A post was never acknowledged by the kernel it went to, which went away (or did not come back within the resume window).',
   IKC_ERR_OVERFLOW:
     'The send buffer to a kernel is full (mesh.sendBufferHardBytes not yet acknowledged); await kernel.ready() before sending more.',
+  // Jobs
+  IKC_ERR_JOB_BUSY: "A fork with onBusy 'fail' found jobs.maxProc jobs already running.",
+  IKC_ERR_JOB_TIMEOUT:
+    'A job ran past its timeout or expiration and was killed, or expired before it could start.',
+  IKC_ERR_JOB_CRASHED:
+    "A pool worker died during a call, or a module job's process ended before its function returned.",
+  IKC_ERR_JOBS_CLOSED: 'The job queue or pool is closed, or its close() ended the job or call.',
   // Configuration and the command line
   IKC_ERR_CONFIG:
     'A configuration file (or flag) is missing, unreadable, or has an unknown key or a wrong value; the message names the file and the key.',
