@@ -1,0 +1,84 @@
+/**
+ * Messages on the IPC channel between the parent and its node children (module-job runner
+ * and pool workers), sent with structured clone ('advanced' serialization). The child side
+ * imports only this file and child.ts, so a child starts without loading the kernel.
+ */
+import type { Duplex } from 'node:stream';
+import type { ChannelDir, ChannelMode } from './channels.js';
+
+/** An error as it crosses the IPC channel: V8's clone of an Error keeps neither code nor details. */
+export interface PlainError {
+  name: string;
+  message: string;
+  stack?: string;
+  code?: string;
+  details?: unknown;
+}
+
+/** A named channel as the child sees it: the fd it is on. */
+export interface ChildChannel {
+  name: string;
+  dir: ChannelDir;
+  mode: ChannelMode;
+  fd: number;
+}
+
+/** Parent -> module-job runner: what to run. */
+export interface RunMessage {
+  t: 'run';
+  module: string;
+  export: string;
+  args: unknown[];
+  channels: ChildChannel[];
+  /** stderr goes into stdout (the `join` preset). */
+  join: boolean;
+  id: string;
+  name: string;
+}
+
+/** What a module job's function gets as its first argument: `(ctx, ...args)`. */
+export interface JobContext {
+  /** The job's id (`KERNEL.jN`). */
+  id: string;
+  name: string;
+  /** The job's named channels as streams: write to `<` ones, read `>` ones, both for `<>`. */
+  channels: Record<string, Duplex>;
+  /** The arguments, as also spread after ctx. */
+  args: unknown[];
+}
+
+/** Module-job runner -> parent: the function's outcome. */
+export type RunnerMessage = { t: 'result'; value: unknown } | { t: 'error'; error: PlainError };
+
+/** Parent -> pool worker. */
+export interface CallMessage {
+  t: 'call';
+  id: number;
+  name: string;
+  args: unknown[];
+}
+
+/** Pool worker -> parent. `ready` once the module is imported (with the import's error if it failed). */
+export type WorkerMessage =
+  | { t: 'ready'; error?: PlainError }
+  | { t: 'done'; id: number; value: unknown }
+  | { t: 'fail'; id: number; error: PlainError };
+
+/** What of a thrown value crosses to the parent: name, message, stack, and code and details when present. */
+export function toPlainError(err: unknown): PlainError {
+  if (err instanceof Error) {
+    const { code, details } = err as Error & { code?: unknown; details?: unknown };
+    const plain: PlainError = { name: err.name, message: err.message };
+    if (err.stack !== undefined) plain.stack = err.stack;
+    if (typeof code === 'string') plain.code = code;
+    if (details !== undefined) {
+      try {
+        plain.details = structuredClone(details);
+      } catch {
+        // details that cannot be cloned stay behind
+      }
+    }
+    return plain;
+  }
+  return { name: 'Error', message: `non-error thrown: ${String(err)}` };
+}

@@ -1,0 +1,69 @@
+/**
+ * The child process of a `module` job (Forks::Super's bg_eval): receives one RunMessage on
+ * the IPC channel, imports the module, calls the export as `(ctx, ...args)`, and sends the
+ * result (or the error) back. Then it exits: the job ends when its function returns, even
+ * if the module left timers or sockets open. Run by the parent as `node runner.js`.
+ */
+import type { Duplex } from 'node:stream';
+import { openChannel } from './child.js';
+import type { JobContext, RunMessage, RunnerMessage } from './protocol.js';
+import { toPlainError } from './protocol.js';
+
+function send(message: RunnerMessage): Promise<void> {
+  return new Promise((resolve) => {
+    try {
+      process.send?.(message, undefined, undefined, () => resolve());
+    } catch (err) {
+      // The value cannot be cloned: say so instead.
+      const error = toPlainError(
+        new Error(`the job's result cannot be sent to the parent: ${(err as Error).message}`, { cause: err }),
+      );
+      process.send?.({ t: 'error', error } satisfies RunnerMessage, undefined, undefined, () => resolve());
+    }
+  });
+}
+
+/** Ends every channel this side writes to, and waits until their data left the process. */
+function flush(channels: Record<string, Duplex>): Promise<void> {
+  return Promise.all(
+    Object.values(channels).map(
+      (s) =>
+        new Promise<void>((resolve) => {
+          if (!s.writable) return resolve();
+          s.once('error', () => resolve());
+          s.end(() => resolve());
+        }),
+    ),
+  ).then(() => undefined);
+}
+
+async function run(msg: RunMessage): Promise<number> {
+  if (msg.join)
+    process.stderr.write = process.stdout.write.bind(process.stdout) as typeof process.stderr.write;
+  const channels: Record<string, Duplex> = {};
+  for (const c of msg.channels) channels[c.name] = openChannel(c);
+  try {
+    const mod = (await import(msg.module)) as Record<string, unknown>;
+    const fn = mod[msg.export];
+    if (typeof fn !== 'function') {
+      throw Object.assign(new Error(`module ${msg.module} has no exported function "${msg.export}"`), {
+        code: 'IKC_ERR_INVALID_ARG',
+      });
+    }
+    const ctx: JobContext = { id: msg.id, name: msg.name, channels, args: msg.args };
+    const value = await fn(ctx, ...msg.args);
+    await flush(channels);
+    await send({ t: 'result', value });
+    return 0;
+  } catch (err) {
+    await flush(channels);
+    await send({ t: 'error', error: toPlainError(err) });
+    return 1;
+  }
+}
+
+// The parent went away: nobody is left to give a result to.
+process.on('disconnect', () => process.exit(1));
+process.once('message', (msg: RunMessage) => {
+  run(msg).then((code) => process.exit(code));
+});
