@@ -808,17 +808,23 @@ export class Mesh implements Router {
 
   /**
    * Gossip: a member left, or was found dead by probing. A leave ends its channel now. A
-   * death is told to monitors now, but a channel whose link is down keeps waiting out its
-   * resume window (a cut cable may heal, and nothing sent is given up before then); a
-   * refused port (its process is gone) ends it at once anyway.
+   * death is told to monitors now (and `*` events avoid it), but its channel stays: a frozen
+   * kernel or a cut cable may come back, and nothing sent is given up before the link's own
+   * end (silence, then the resume window; a refused port ends it at once). If the kernel
+   * refutes its death, monitors see it up again.
    */
   memberGone(id: string, reason: string): void {
     const channel = this.channels.get(id);
     if (!channel) return this.kernelGone(id, reason);
     if (reason === 'left') return this.failChannel(channel, reason);
-    if (channel.link?.isUp) return; // we still hear from it: the suspicion will be refuted
     if (this.known.delete(id))
       this.emit({ type: 'kernel.down', kernel: channel.peerName, kernelId: id, reason });
+  }
+
+  /** True for a kernel that gossip holds dead or gone: `*` events go elsewhere. */
+  private shunned(id: string): boolean {
+    const state = this.cloud?.stateOf(id);
+    return state === 'dead' || state === 'left';
   }
 
   nameConflict(id: string, name: string, holder: string | undefined): void {
@@ -1046,7 +1052,7 @@ export class Mesh implements Router {
   nextPublisher(alias: string): string | undefined {
     const candidates = this.registry
       .publishers(alias)
-      .filter(({ entry }) => this.routeTo(entry.id) !== undefined)
+      .filter(({ entry }) => !this.shunned(entry.id) && this.routeTo(entry.id) !== undefined)
       .sort((a, b) => (a.entry.id < b.entry.id ? -1 : 1));
     if (candidates.length === 0) return undefined;
     const turn = this.roundRobin.get(alias) ?? 0;
@@ -1084,7 +1090,10 @@ export class Mesh implements Router {
   ): Promise<unknown> | undefined {
     const candidates = this.registry
       .publishers(spec.session)
-      .filter(({ entry }) => this.routeTo(entry.id) !== undefined && !exclude?.has(entry.id))
+      .filter(
+        ({ entry }) =>
+          !this.shunned(entry.id) && this.routeTo(entry.id) !== undefined && !exclude?.has(entry.id),
+      )
       .sort((a, b) => (a.entry.id < b.entry.id ? -1 : 1));
     if (candidates.length === 0) {
       const err = new IkcError('IKC_ERR_NO_SESSION', `no reachable kernel publishes "${spec.session}"`, {
