@@ -21,7 +21,7 @@ export const DEFAULTS = {
     name: 'ikc',
     /** Shared secret, proved by challenge-response; needed to listen beyond loopback. */
     secret: '',
-    /** Announce and discover kernels on the LAN by mDNS (accepted now; discovery is not built yet). */
+    /** Announce and discover kernels of this cloud on the LAN by mDNS (only when listening beyond loopback). */
     mdns: true,
     /** Kernels to dial: ws://HOST:PORT, HOST:PORT or unix:/PATH. */
     seeds: [] as string[],
@@ -31,10 +31,12 @@ export const DEFAULTS = {
   /** Session modules the kernel starts, relative to the config file. */
   sessions: [] as string[],
   jobs: {
-    /** Commands other kernels may fork here (accepted now; jobs are not built yet). */
+    /** Commands (names or absolute paths) and modules (absolute paths) other kernels may fork here. */
     allow: [] as string[],
     /** COMPUTED at load: jobs run at once per kernel (jobs); default the CPU count. */
     maxProc: 0,
+    /** Kill a job forked here for a kernel that went away (or stayed cut off past mesh.resumeWindowMs). */
+    killOrphans: true,
   },
   log: {
     /** pino level: trace, debug, info, warn, error, fatal or silent ($POE_LOG overrides). */

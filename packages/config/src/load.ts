@@ -133,7 +133,11 @@ export async function loadConfig(options: LoadOptions = {}): Promise<LoadedConfi
       ...out.sessions.map((s) => (isAbsolute(s) ? s : resolve(base, s))),
       ...(options.sessions ?? []).map((s) => resolve(s)),
     ],
-    jobs: { allow: out.jobs.allow, maxProc: out.jobs.maxProc ?? defaultMaxProc() },
+    jobs: {
+      allow: out.jobs.allow,
+      maxProc: out.jobs.maxProc ?? defaultMaxProc(),
+      killOrphans: out.jobs.killOrphans,
+    },
     log: { level: (poeLog as Config['log']['level'] | undefined) ?? out.log.level },
     mesh: out.mesh,
   };

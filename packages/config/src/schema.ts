@@ -44,6 +44,7 @@ export const configSchema = z.strictObject({
     .strictObject({
       allow: z.array(z.string().min(1)).default(DEFAULTS.jobs.allow),
       maxProc: z.number().int().positive().optional(),
+      killOrphans: z.boolean().default(DEFAULTS.jobs.killOrphans),
     })
     .prefault({}),
   log: z
@@ -81,7 +82,7 @@ export interface Config {
     balance: 'round-robin' | 'least-loaded' | 'local-first';
   };
   sessions: string[];
-  jobs: { allow: string[]; maxProc: number };
+  jobs: { allow: string[]; maxProc: number; killOrphans: boolean };
   log: { level: (typeof LEVELS)[number] };
   mesh: z.output<typeof configSchema>['mesh'];
 }

@@ -92,7 +92,7 @@ function defaultsFor(env: NodeJS.ProcessEnv): Config {
     },
     cloud: { ...DEFAULTS.cloud, seeds: [] },
     sessions: [],
-    jobs: { allow: [], maxProc: availableParallelism() },
+    jobs: { allow: [], maxProc: availableParallelism(), killOrphans: true },
     log: { level: 'info' },
     mesh: { ...DEFAULTS.mesh },
   };
@@ -232,7 +232,7 @@ describe('formats', () => {
       seeds: ['ws://10.0.0.5:6603', '10.0.0.6:6603', 'unix:/run/ikc/x.sock'],
       balance: 'round-robin',
     });
-    assert.deepEqual(config.jobs, { allow: ['sh', 'python3'], maxProc: 3 });
+    assert.deepEqual(config.jobs, { allow: ['sh', 'python3'], maxProc: 3, killOrphans: true });
     assert.equal(config.log.level, 'debug');
     assert.deepEqual(config.mesh, { ...DEFAULTS.mesh, callTimeoutMs: 1000 });
   });

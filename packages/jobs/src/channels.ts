@@ -159,6 +159,11 @@ export class JobChannels {
     return this.byName.get(name);
   }
 
+  /** Every channel: stdin, stdout, stderr, then the named ones. */
+  all(): Channel[] {
+    return [...this.byName.values()];
+  }
+
   /** Ends every channel once its sources are done (the job will not run again). */
   finish(): void {
     for (const c of this.byName.values()) c.finish();

@@ -1,7 +1,7 @@
 /**
  * @ikc/jobs — Forks::Super's jobs for ikc: fork commands and module functions as child
  * processes, a queue bounded by maxProc, IPC channels with backpressure, a process pool.
- * Local jobs for now; the Job and Execution interfaces are what remote forks will implement.
+ * Jobs run here or on another kernel (`on`): the Job is the same either way.
  */
 
 // Channels, launchers and the option checker are exported for other launchers (the remote
@@ -19,6 +19,7 @@ export {
 } from './channels.js';
 export { CHANNELS_ENV, jobChannels, openChannel, parseChannelsEnv } from './child.js';
 export type { AttemptExit, Execution, Launcher, LaunchRequest } from './execution.js';
+export { CHANNEL_WINDOW } from './flow.js';
 export {
   Job,
   type JobControl,
@@ -39,3 +40,16 @@ export {
 } from './options.js';
 export { POOL_MAX_EARLY_DEATHS, POOL_WORKER, Pool, type PoolCloseOptions, type PoolOptions } from './pool.js';
 export type { JobContext, PlainError } from './protocol.js';
+export type { Placement } from './remote.js';
+export { type JobOffer, JobService, type JobServiceOptions } from './service.js';
+export { JOB_SERVICE } from './wire.js';
+
+import type { Job as ForkedJobClass } from './job.js';
+import type { JobOptions as ForkOptionsOf } from './options.js';
+
+// kernel.fork() and ctx.fork() take JobOptions and return a Job once this package is loaded
+// (it installs the forker when a job queue is made; see @ikc/kernel's fork.ts).
+declare module '@ikc/kernel' {
+  interface ForkOptions extends ForkOptionsOf {}
+  interface ForkedJob extends ForkedJobClass {}
+}

@@ -107,7 +107,7 @@ export class Job extends EventEmitter {
     id: string,
     spec: JobSpec,
     private readonly control: JobControl,
-    private readonly kernelName: string,
+    private kernelName: string,
     state: 'deferred' | 'queued',
   ) {
     super();
@@ -291,6 +291,11 @@ export class Job extends EventEmitter {
         throw err;
       });
     }
+  }
+
+  /** @internal A `*` job's kernel has been chosen. */
+  placedOn(kernel: string): void {
+    this.kernelName = kernel;
   }
 
   /** @internal An attempt has started. */

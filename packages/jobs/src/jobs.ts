@@ -1,4 +1,4 @@
-import { type Kernel, Session } from '@ikc/kernel';
+import { type Kernel, type Monitor, type MonitorEvent, Session } from '@ikc/kernel';
 import { IkcError } from '@ikc/wire';
 import type { AttemptExit, Execution, Launcher } from './execution.js';
 import { Job, type JobControl, type JobEventType, type JobInfo, type JobOutcome } from './job.js';
@@ -6,13 +6,16 @@ import { LocalLauncher } from './local.js';
 import { JOB_DEFAULTS, type JobOptions, type JobRef, type JobSpec, normalize } from './options.js';
 import { Pool, type PoolOptions } from './pool.js';
 import { RunQueue } from './queue.js';
+import { type Placement, type RemoteHooks, RemoteRun } from './remote.js';
 
 export interface JobsOptions {
   /** Jobs running at once (count; default: os.availableParallelism()). Suspended jobs count. */
   maxProc?: number;
-  /** Commands other kernels may fork here (program names or absolute paths). Local forks
-   * are not checked: this process may run anything anyway. Enforced by the remote part. */
+  /** Commands (program names or absolute paths) and modules (absolute paths) other kernels
+   * may fork here. Local forks are not checked: this process may run anything anyway. */
   allow?: readonly string[];
+  /** How `on: '*'` finds a kernel (the mesh gives this; without it `*` means here). */
+  placement?: Placement;
   /** Between a timeout's (or close()'s) SIGTERM and its SIGKILL, in ms (default 2000). */
   killGraceMs?: number;
   /** Runs the attempts (default: local child processes). */
@@ -88,6 +91,14 @@ export class Jobs implements JobControl {
   /** Ended, unreaped jobs in the order they ended: the oldest are forgotten past keepComplete. */
   private readonly ended = new Set<Job>();
   private readonly pools = new Set<Pool>();
+  /** Jobs forked on other kernels, while they run there. */
+  private readonly remotes = new Map<Job, RemoteRun>();
+  /** Jobs for other kernels whose time and dependencies have come: launched by the next pump. */
+  private readonly remoteReady: Job[] = [];
+  /** Jobs that go to another kernel once they may start: where to (a name, or `*`). */
+  private readonly remoteTarget = new Map<Job, string>();
+  private readonly placement: Placement | undefined;
+  private readonly downMonitor: Monitor;
   private pumpQueued = false;
   private wake: NodeJS.Timeout | undefined;
   private closing: Promise<void> | undefined;
@@ -107,7 +118,12 @@ export class Jobs implements JobControl {
     this.allow = Object.freeze([...(options.allow ?? [])]);
     this.killGraceMs = options.killGraceMs ?? JOB_DEFAULTS.killGraceMs;
     this.launcher = options.launcher ?? new LocalLauncher();
+    this.placement = options.placement;
     slot.open = this;
+    kernel.setForker((opts, owner) => this.fork(opts as JobOptions, owner));
+    this.downMonitor = kernel.monitor(['kernel.down'], (e: MonitorEvent) => {
+      for (const run of this.remotes.values()) run.kernelDown(String(e.kernelId), e.kernel);
+    });
     if (openQueues.size === 0) process.on('exit', onProcessExit);
     openQueues.add(this);
   }
@@ -141,6 +157,16 @@ export class Jobs implements JobControl {
     return this.closing !== undefined;
   }
 
+  /** (running + waiting jobs) / maxProc: below 1, a job forked now would start at once. */
+  get load(): number {
+    return (this.running.size + this.ready.size) / this.max;
+  }
+
+  /** True when the module at `path` (absolute, or a file URL) is in `allow`. */
+  allowsModule(path: string): boolean {
+    return this.allow.includes(path);
+  }
+
   /** True when `program` (argv[0]) is in `allow`, by its full path or its base name. */
   allows(program: string): boolean {
     const base = program.slice(program.lastIndexOf('/') + 1);
@@ -153,14 +179,26 @@ export class Jobs implements JobControl {
    * `options.event`) to that session and holds it alive until it ends.
    */
   fork(options: JobOptions, owner?: Session): Job {
+    return this.forkWith(options, owner, undefined);
+  }
+
+  /** @internal A fork another kernel asked for (JobService): its id is made there. */
+  forkAs(id: string, options: JobOptions): Job {
+    if (this.jobs.has(id))
+      throw new IkcError('IKC_ERR_INVALID_ARG', `kernel ${this.kernel.name} already has a job ${id}`);
+    return this.forkWith({ ...options, on: undefined }, undefined, id);
+  }
+
+  private forkWith(options: JobOptions, owner: Session | undefined, givenId: string | undefined): Job {
     if (this.closing)
       throw new IkcError('IKC_ERR_JOBS_CLOSED', `the job queue of kernel ${this.kernel.name} is closed`);
     const on = options?.on;
-    if (on !== undefined && on !== '' && on !== this.kernel.name && on !== this.kernel.id) {
-      throw new IkcError(
-        'IKC_ERR_NOT_LOCAL',
-        `job option on: "${on}" names another kernel; forks on other kernels are not implemented yet`,
-      );
+    if (on !== undefined && typeof on !== 'string')
+      throw new IkcError('IKC_ERR_INVALID_ARG', 'job option on must be a kernel name or id, or "*"');
+    const remote = on !== undefined && on !== '' && on !== this.kernel.name && on !== this.kernel.id;
+    if (remote && on === '*' && !this.placement) {
+      // No cloud to choose from: `*` is this kernel.
+      return this.forkWith({ ...options, on: undefined }, owner, givenId);
     }
     const spec = normalize(options);
     if (
@@ -174,18 +212,20 @@ export class Jobs implements JobControl {
       start: spec.dependsStart.map((r) => this.dep(r)),
     };
     const defer = !this.canStart(spec, waiting, Date.now());
-    if (!defer && spec.onBusy === 'fail' && this.running.size + this.ready.size >= this.max)
+    if (!remote && !defer && spec.onBusy === 'fail' && this.running.size + this.ready.size >= this.max)
       throw this.busy();
 
-    const id = `${this.kernel.id}.j${++this.slot.counter}`;
-    const job = new Job(id, spec, this, this.kernel.name, defer ? 'deferred' : 'queued');
+    const id = givenId ?? `${this.kernel.id}.j${++this.slot.counter}`;
+    const job = new Job(id, spec, this, remote ? on : this.kernel.name, defer ? 'deferred' : 'queued');
     this.jobs.set(id, job);
     if (owner) this.owners.set(job, { session: owner, release: this.kernel.hold(owner) });
     for (const d of [...waiting.finish, ...waiting.start]) {
       // A job of another queue (later: of another kernel) tells us itself when it moves on.
       if (d !== 'past' && !this.jobs.has(d.id)) d.on('state', () => this.schedule());
     }
+    if (remote) this.remoteTarget.set(job, on);
     if (defer) this.deferred.set(job, waiting);
+    else if (remote) this.remoteReady.push(job);
     else this.ready.push(job);
     this.schedule();
     return job;
@@ -223,12 +263,15 @@ export class Jobs implements JobControl {
     if (this.wake) clearTimeout(this.wake);
     const closed = () =>
       new IkcError('IKC_ERR_JOBS_CLOSED', `the job queue of kernel ${this.kernel.name} was closed`);
-    for (const job of [...this.deferred.keys(), ...this.ready.toArray()]) {
+    for (const job of [...this.deferred.keys(), ...this.ready.toArray(), ...this.remoteReady.splice(0)]) {
       this.deferred.delete(job);
       this.ready.remove(job);
       this.end(job, { exitCode: null, signal: null, result: undefined, error: closed() }, {}, 'fail');
     }
+    this.downMonitor.close();
+    if (this.slot.open === this) this.kernel.setForker(undefined);
     const done: Promise<unknown>[] = [...this.pools].map((p) => p.close({ force: true }));
+    for (const run of this.remotes.values()) done.push(this.closeRemote(run, closed));
     for (const [job, run] of this.running) {
       job.killed = true;
       this.terminate(job, run);
@@ -246,6 +289,14 @@ export class Jobs implements JobControl {
 
   /** @internal */
   kill(job: Job, signal: NodeJS.Signals): boolean {
+    const remote = this.remotes.get(job);
+    if (remote) return remote.signal(signal);
+    const at = this.remoteReady.indexOf(job);
+    if (at >= 0) {
+      this.remoteReady.splice(at, 1);
+      this.end(job, { exitCode: null, signal, result: undefined }, {}, 'fail');
+      return true;
+    }
     const run = this.running.get(job);
     if (run) {
       const sent = run.exec.signal(signal);
@@ -265,6 +316,8 @@ export class Jobs implements JobControl {
 
   /** @internal */
   suspend(job: Job): boolean {
+    const remote = this.remotes.get(job);
+    if (remote) return remote.suspend();
     const run = this.running.get(job);
     if (!run?.exec.signal('SIGSTOP')) return false;
     job.setState('suspended');
@@ -273,6 +326,8 @@ export class Jobs implements JobControl {
 
   /** @internal */
   resume(job: Job): boolean {
+    const remote = this.remotes.get(job);
+    if (remote) return remote.resume();
     const run = this.running.get(job);
     if (!run?.exec.signal('SIGCONT')) return false;
     job.setState('active');
@@ -332,6 +387,10 @@ export class Jobs implements JobControl {
       if (at !== undefined && at > now) wakeAt = Math.min(wakeAt, at);
       if (!this.canStart(job.spec, waiting, now)) continue;
       this.deferred.delete(job);
+      if (this.remoteTarget.has(job)) {
+        this.remoteReady.push(job);
+        continue;
+      }
       if (job.spec.onBusy === 'fail' && this.running.size + this.ready.size >= this.max) {
         this.end(job, { exitCode: null, signal: null, result: undefined, error: this.busy() }, {}, 'fail');
         continue;
@@ -339,6 +398,7 @@ export class Jobs implements JobControl {
       job.setState('queued');
       this.ready.push(job);
     }
+    for (const job of this.remoteReady.splice(0)) this.launchRemote(job);
     while (this.running.size < this.max) {
       const job = this.ready.shift();
       if (!job) break;
@@ -478,6 +538,77 @@ export class Jobs implements JobControl {
       const payload: JobEventPayload = outcome ? { type, job: info, outcome } : { type, job: info };
       this.kernel.post(owner.session, job.spec.event, payload);
     }
+  }
+
+  // ---- jobs on other kernels (remote.ts) -------------------------------------------------------
+
+  private launchRemote(job: Job): void {
+    const target = this.remoteTarget.get(job) as string;
+    this.remoteTarget.delete(job);
+    const run = new RemoteRun(this.kernel, job, target, this.remoteHooks, this.placement);
+    this.remotes.set(job, run);
+    void run.start();
+  }
+
+  private readonly remoteHooks: RemoteHooks = {
+    placed: (job, kernel) => job.placedOn(kernel),
+    local: (job) => {
+      this.remotes.delete(job);
+      job.placedOn(this.kernel.name);
+      if (this.closing) {
+        const error = new IkcError(
+          'IKC_ERR_JOBS_CLOSED',
+          `the job queue of kernel ${this.kernel.name} was closed`,
+        );
+        return this.end(job, { exitCode: null, signal: null, result: undefined, error }, {}, 'fail');
+      }
+      this.ready.push(job);
+      this.schedule();
+    },
+    started: (job, pid) => {
+      job.started(pid);
+      this.announce(job, 'start');
+    },
+    state: (job, state) => {
+      if (state === 'queued' || state === 'deferred') {
+        job.setState(state);
+        if (!this.announced.has(job)) {
+          this.announced.add(job);
+          this.announce(job, 'queue');
+        }
+      } else if (state === 'active' || state === 'suspended') job.setState(state);
+    },
+    ended: (job, type, outcome, texts) => {
+      this.remotes.delete(job);
+      this.end(job, outcome, texts, type);
+      this.schedule();
+    },
+  };
+
+  /** Closing: SIGTERM to a remote job, and its end awaited for killGraceMs at most. */
+  private closeRemote(run: RemoteRun, closed: () => IkcError): Promise<void> {
+    run.job.killed = true;
+    run.signal('SIGTERM');
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        run.fail(closed());
+        resolve();
+      }, this.killGraceMs);
+      run.job.once('state', function check(this: unknown, state: string) {
+        if (state === 'complete' || state === 'reaped') {
+          clearTimeout(timer);
+          resolve();
+        } else run.job.once('state', check);
+      });
+    });
+  }
+
+  /** @internal An orphaned job (its forking kernel went away): SIGTERM, then SIGKILL. */
+  terminateJob(job: Job): void {
+    job.killed = true;
+    const run = this.running.get(job);
+    if (run) return this.terminate(job, run);
+    this.kill(job, 'SIGTERM');
   }
 
   /** @internal SIGTERM to every running job's group, at once (the process is exiting). */

@@ -123,9 +123,46 @@ describe('cmd jobs', () => {
     invalid({ cmd: ['x'], channels: [{ name: 'stdout', dir: '<' }] }, /standard three/);
     invalid({ cmd: ['x'], channels: [{ name: 'a', dir: '<-' }] }, /dir/);
     invalid({ cmd: ['x'], dependsOn: 'nobody.j1' }, /no job/);
+    invalid({ cmd: ['x'], on: 42 as unknown as string }, /on must be/);
+  });
+
+  it('fails a fork on another kernel when this one is in no cloud, and runs `*` here', async () => {
+    const { jobs, kernel } = setup();
+    const away = jobs.fork({ cmd: ['true'], on: 'beta' });
+    assert.equal(away.info().kernel, 'beta');
+    const outcome = await away.wait(5000);
+    assert.ok(IkcError.is(outcome.error, 'IKC_ERR_NOT_LOCAL'), String(outcome.error));
+    assert.equal(away.attempts, 0);
+    const any = kernel.fork({ cmd: ['sh', '-c', 'echo here'], on: '*', capture: true });
+    const done = await any.wait(5000);
+    assert.equal(done.exitCode, 0);
+    assert.equal(any.stdoutText, 'here\n');
+    assert.equal(any.info().kernel, kernel.name);
+  });
+
+  it('is what kernel.fork() and ctx.fork() use; without a queue they say so', async () => {
+    const { jobs, kernel } = setup();
+    const seen: string[] = [];
+    const finished = new Promise<void>((resolve) => {
+      kernel.spawn({
+        events: {
+          _start: (ctx) => {
+            ctx.fork({ cmd: ['true'] });
+          },
+          _job: (_ctx, e: { type: string }) => {
+            seen.push(e.type);
+            if (e.type === 'finish') resolve();
+          },
+        },
+      });
+    });
+    await finished;
+    assert.deepEqual(seen, ['start', 'finish']);
+    await jobs.close();
     assert.throws(
-      () => jobs.fork({ cmd: ['x'], on: 'beta' }),
-      (err: unknown) => IkcError.is(err, 'IKC_ERR_NOT_LOCAL'),
+      () => kernel.fork({ cmd: ['true'] }),
+      (err: unknown) =>
+        IkcError.is(err, 'IKC_ERR_NO_JOBS') && /new Jobs\(kernel\)/.test((err as Error).message),
     );
   });
 

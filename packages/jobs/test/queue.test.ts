@@ -87,7 +87,7 @@ describe('the queue', () => {
 
   it('dependsOn: starts after those jobs have ended, whatever their exit', async () => {
     const { jobs } = setup({ maxProc: 4 });
-    const a = jobs.fork({ cmd: ['sleep', '0.1'], name: 'a' });
+    const a = jobs.fork({ cmd: ['sleep', '0.4'], name: 'a' });
     const b = jobs.fork({ cmd: ['sh', '-c', 'sleep 0.05; exit 1'], name: 'b' });
     const c = jobs.fork({ cmd: ['true'], name: 'c', dependsOn: [a, b.id] });
     const d = jobs.fork({ cmd: ['true'], name: 'd', dependsOn: c });

@@ -1,3 +1,4 @@
+import type { ForkedJob, ForkOptions } from './fork.js';
 import type { Kernel, Target } from './kernel.js';
 import type { CallOptions, Session, SessionDefinition } from './session.js';
 
@@ -128,6 +129,12 @@ export class Context<H = any> {
   /** Inside `_signal`: marks the signal handled, so a terminal one does not stop this session. */
   sigHandled(): void {
     this.kernel.markSignalHandled();
+  }
+
+  /** Forks a job (see kernel.fork()); the job posts its events (`_job`) to this session and
+   * keeps it alive until it ends. */
+  fork(options: ForkOptions): ForkedJob {
+    return this.kernel.forkFor(this.session, options);
   }
 
   /** Keeps this session alive until the returned function is called (once is enough). */

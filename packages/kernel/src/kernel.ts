@@ -5,6 +5,7 @@ import { type Clock, systemClock } from './clock.js';
 import { Context } from './context.js';
 import { withDeadline } from './deadline.js';
 import { EventQueue, type Queued } from './fifo.js';
+import { type ForkedJob, type Forker, type ForkOptions, noJobs } from './fork.js';
 import {
   type Monitor,
   type MonitorCallback,
@@ -822,6 +823,27 @@ export class Kernel {
   get isStopped(): boolean {
     return this.stopped;
   }
+
+  /**
+   * Forks a job (a command or a module function, here or on another kernel) through the job
+   * queue @ikc/jobs made for this kernel; IKC_ERR_NO_JOBS when there is none.
+   */
+  fork(options: ForkOptions): ForkedJob {
+    return this.forkFor(undefined, options);
+  }
+
+  /** @internal ctx.fork(): the job's events go to `owner`, and it keeps `owner` alive. */
+  forkFor(owner: Session | undefined, options: ForkOptions): ForkedJob {
+    if (!this.forker) throw noJobs(this.name);
+    return this.forker(options, owner);
+  }
+
+  /** @internal Installed by a job queue (@ikc/jobs), removed when it closes. */
+  setForker(forker: Forker | undefined): void {
+    this.forker = forker;
+  }
+
+  private forker: Forker | undefined;
 
   /** Runs a kernel-sent event's handler now if the session has one; failures go to monitors. */
   private notify(session: Session, event: string, args: unknown[], sender: Session): unknown {

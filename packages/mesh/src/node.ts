@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type Config, defaultSocketPath, loadConfig } from '@ikc/config';
+import { JOB_SERVICE, JobService, Jobs, type Placement } from '@ikc/jobs';
 import { Kernel, type SessionDefinition } from '@ikc/kernel';
 import { IkcError, type KernelRole } from '@ikc/wire';
 import { adminSession } from './admin.js';
@@ -41,6 +42,15 @@ export interface KernelConfig {
   };
   /** Session modules (paths, relative to `baseDir`) or session definitions, started in order. */
   sessions?: (string | SessionDefinition)[];
+  /** The job queue (docs/jobs.md). */
+  jobs?: {
+    /** Commands and modules other kernels may fork here (default none). */
+    allow?: string[];
+    /** Jobs run at once (default: the CPU count). */
+    maxProc?: number;
+    /** Kill a job forked here for a kernel that went away (default true). */
+    killOrphans?: boolean;
+  };
   /** Where relative session module paths start (default: the working directory). */
   baseDir?: string;
   /** Mesh tunables (defaults.ts), each in its unit. */
@@ -103,6 +113,10 @@ export class MeshKernel extends Kernel {
   /** mDNS announcements and discovery, when on. */
   mdns: MdnsDiscovery | undefined;
   private readonly dialers: Dialer[] = [];
+  /** The job queue: kernel.fork() forks here or, with `on`, on other kernels. */
+  jobs: Jobs | undefined;
+  /** Forks for other kernels (the session `ikc.jobs`); host kernels only. */
+  jobService: JobService | undefined;
   private readonly tuning: MeshTuning;
   private stopping: Promise<void> | undefined;
   private readonly stoppedWaiters: (() => void)[] = [];
@@ -201,6 +215,9 @@ export class MeshKernel extends Kernel {
       }
       for (const d of this.dialers) d.stop();
       await this.mdns?.stop();
+      // Jobs end first (SIGTERM, then SIGKILL): their sessions and links are still up to say so.
+      this.jobService?.close();
+      await this.jobs?.close();
       await super.stop();
       // Tell the cloud (gossip 'left'), opening no new link meanwhile, then say BYE on every link.
       this.mesh.leaving = true;
@@ -306,6 +323,15 @@ export async function startKernel(config?: KernelConfig): Promise<MeshKernel> {
     const socket = config.kernel?.socket === undefined ? defaultSocketPath(name) : config.kernel.socket;
     if (socket !== false) await kernel.listenOn(socket, 'unix');
     if (config.admin !== false) kernel.spawn(adminSession(kernel));
+    kernel.jobs = new Jobs(kernel, {
+      allow: config.jobs?.allow ?? [],
+      ...(config.jobs?.maxProc === undefined ? {} : { maxProc: config.jobs.maxProc }),
+      placement: placementFor(kernel, true),
+    });
+    kernel.jobService = new JobService(kernel.jobs, {
+      trusted: (id) => isOwnLeaf(kernel, id),
+      killOrphans: config.jobs?.killOrphans ?? true,
+    });
     for (const def of definitions) kernel.spawn(def);
     // Host kernels that listen for others gossip membership and their registries.
     if (kernel.listenAddress) {
@@ -352,9 +378,33 @@ export function fromConfig(config: Config): KernelConfig {
       balance: config.cloud.balance,
     },
     sessions: config.sessions,
+    jobs: config.jobs,
     mesh: config.mesh,
     log: config.log,
   };
+}
+
+/** How `on: '*'` finds kernels that fork for others: those that publish `ikc.jobs`. */
+function placementFor(kernel: MeshKernel, self: boolean): Placement {
+  return {
+    self,
+    candidates: () =>
+      kernel.mesh
+        .remoteSessions()
+        .filter(
+          (k) =>
+            k.kernelId !== kernel.id &&
+            k.sessions.some((s) => s.aliases.includes(JOB_SERVICE) && s.published.includes('fork')),
+        )
+        .map((k) => k.kernel),
+    load: () => kernel.jobs?.load ?? 0,
+  };
+}
+
+/** A leaf kernel attached to this host itself (over its socket): its forks count as local. */
+function isOwnLeaf(kernel: MeshKernel, id: string): boolean {
+  const peer = kernel.peers().find((p) => p.id === id);
+  return peer !== undefined && peer.role === 'leaf' && !peer.address.startsWith('via ');
 }
 
 /**
@@ -391,6 +441,8 @@ export async function attach(options: AttachOptions = {}): Promise<MeshKernel> {
       ? err
       : new IkcError('IKC_ERR_CONNECT', `no host kernel answers at ${socket}`, { cause: err });
   }
-  // From now on the dialer redials whenever the link drops.
+  // From now on the dialer redials whenever the link drops. A leaf forks here and, with
+  // `on`, on any kernel; it forks nothing for others.
+  kernel.jobs = new Jobs(kernel, { placement: placementFor(kernel, false) });
   return kernel;
 }

@@ -54,6 +54,12 @@ export const ERROR_CODES = {
   IKC_ERR_JOB_CRASHED:
     "A pool worker died during a call, or a module job's process ended before its function returned.",
   IKC_ERR_JOBS_CLOSED: 'The job queue or pool is closed, or its close() ended the job or call.',
+  IKC_ERR_JOB_NOT_ALLOWED:
+    'A kernel was asked to fork, for another kernel, a command or module its jobs.allow does not list; nothing ran.',
+  IKC_ERR_JOB_LOST:
+    'The kernel running a remote job (or the link to it, past the resume window) went away; what the job did there is unknown.',
+  IKC_ERR_NO_JOBS:
+    'fork() was called on a kernel that has no job queue (new Jobs(kernel) makes one; startKernel() and attach() do).',
   // Configuration and the command line
   IKC_ERR_CONFIG:
     'A configuration file (or flag) is missing, unreadable, or has an unknown key or a wrong value; the message names the file and the key.',

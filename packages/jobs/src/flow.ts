@@ -1,0 +1,126 @@
+import type { Readable, Writable } from 'node:stream';
+
+/**
+ * Flow control for a remote job's channels, end to end: the reading side grants the writing
+ * side credit (bytes it may send), and grants more only as its reader takes data out. So a
+ * slow reader on one kernel stops the child's pipe on the other, and no kernel holds more
+ * than a window (plus a stream's own buffer) of one channel's data, whatever the link does.
+ */
+
+/** Bytes a channel may have sent and not yet taken by its reader (the first credit). */
+export const CHANNEL_WINDOW = 1024 * 1024;
+
+/** Credit goes back in steps of at least this much, so a stream of small chunks costs few posts. */
+const CREDIT_STEP = CHANNEL_WINDOW / 4;
+
+/** Bytes sent between two looks at the link's send buffer (kernel.ready()). */
+const READY_EVERY = 256 * 1024;
+
+export interface OutflowSink {
+  data(chunk: Buffer): void;
+  eof(): void;
+  /** Resolves when the link to the other side has room (kernel.ready()). */
+  ready(): Promise<void>;
+}
+
+/**
+ * Reads `source` and sends its chunks while there is credit; pauses it when the credit is spent
+ * (so its writer, a child's pipe, is stopped), and when the link's send buffer is full.
+ */
+export class Outflow {
+  private credit = CHANNEL_WINDOW;
+  private sinceReady = 0;
+  private waitingReady = false;
+  private stopped = false;
+
+  constructor(
+    private readonly source: Readable,
+    private readonly sink: OutflowSink,
+  ) {
+    source.on('data', this.onData);
+    source.once('end', this.onEnd);
+  }
+
+  /** The other side took `bytes` out: send that much more. */
+  grant(bytes: number): void {
+    if (this.stopped || !(bytes > 0)) return;
+    this.credit += bytes;
+    this.unblock();
+  }
+
+  /** Sends nothing more (the job is over there, or the other side went away). */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.source.off('data', this.onData);
+    this.source.off('end', this.onEnd);
+  }
+
+  private onData = (chunk: Buffer | string): void => {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    this.sink.data(bytes);
+    this.credit -= bytes.length;
+    this.sinceReady += bytes.length;
+    if (this.sinceReady >= READY_EVERY) {
+      this.sinceReady = 0;
+      this.waitingReady = true;
+      void this.sink.ready().then(
+        () => this.readyAgain(),
+        () => this.readyAgain(),
+      );
+    }
+    if (this.credit <= 0 || this.waitingReady) this.source.pause();
+  };
+
+  private readyAgain(): void {
+    this.waitingReady = false;
+    this.unblock();
+  }
+
+  private unblock(): void {
+    if (!this.stopped && this.credit > 0 && !this.waitingReady && this.source.isPaused())
+      this.source.resume();
+  }
+
+  private onEnd = (): void => {
+    if (this.stopped) return;
+    this.stop();
+    this.sink.eof();
+  };
+}
+
+/**
+ * Writes what arrives into `sink` and gives credit back as the sink's reader takes it (a
+ * write's callback runs once the chunk has moved on, which a full PassThrough delays).
+ */
+export class Inflow {
+  private taken = 0;
+  private ended = false;
+
+  constructor(
+    private readonly sink: Writable,
+    private readonly grant: (bytes: number) => void,
+    /** Called at eof instead of ending the sink (a channel with several sources ends itself). */
+    private readonly onEof: () => void = () => sink.end(),
+  ) {}
+
+  data(chunk: Uint8Array): void {
+    if (this.ended) return;
+    const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
+    this.sink.write(bytes, () => this.took(bytes.length));
+  }
+
+  eof(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.onEof();
+  }
+
+  private took(bytes: number): void {
+    this.taken += bytes;
+    if (this.taken < CREDIT_STEP || this.ended) return;
+    const n = this.taken;
+    this.taken = 0;
+    this.grant(n);
+  }
+}

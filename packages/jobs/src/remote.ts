@@ -1,0 +1,253 @@
+import type { Readable } from 'node:stream';
+import type { Context, Kernel, Session } from '@ikc/kernel';
+import { IkcError } from '@ikc/wire';
+import type { Channel } from './channels.js';
+import { Inflow, Outflow } from './flow.js';
+import type { Job, JobOutcome, JobState } from './job.js';
+import type { JobOffer } from './service.js';
+import { allowName, JOB_SERVICE, outcomeFromWire, toWire, type WireOutcome } from './wire.js';
+
+/** What a remote run tells its queue (the forking kernel's Jobs). */
+export interface RemoteHooks {
+  /** The kernel it will run on is known (after `*` chose one). */
+  placed(job: Job, kernel: string): void;
+  /** `*` chose this very kernel: run it in the local queue after all. */
+  local(job: Job): void;
+  started(job: Job, pid: number | null, attempts: number): void;
+  state(job: Job, state: JobState): void;
+  ended(
+    job: Job,
+    type: 'finish' | 'fail',
+    outcome: JobOutcome,
+    texts: { stdoutText?: string; stderrText?: string },
+  ): void;
+}
+
+/** How a `*` fork finds its kernel. */
+export interface Placement {
+  /** Names of the other kernels that fork jobs for others (publish `ikc.jobs`). */
+  candidates(): string[];
+  /** Whether this kernel may be chosen itself (a host kernel; not a leaf such as the CLI). */
+  self: boolean;
+  /** This kernel's load, as `offer` counts it. */
+  load(): number;
+}
+
+/** How long a `*` fork waits for each kernel's offer (milliseconds). */
+const OFFER_TIMEOUT_MS = 2000;
+
+/** Codes that mean the kernel running the job, or the way to it, is gone. */
+const LOST = new Set(['IKC_ERR_UNDELIVERED', 'IKC_ERR_UNREACHABLE', 'IKC_ERR_NO_SESSION']);
+
+/**
+ * A job forked on another kernel, seen from the kernel that forked it. A session of its own
+ * (the peer) receives the job's output, state and end from the executor there, and sends
+ * stdin, signals and credit back (flow.ts): the Job's streams behave as a local child's.
+ */
+export class RemoteRun {
+  private peer: Session | undefined;
+  private executor: Session | undefined;
+  private kernelId: string | undefined;
+  private release: (() => void) | undefined;
+  private readonly inflows = new Map<string, Inflow>();
+  private readonly outflows = new Map<string, Outflow>();
+  private readonly closers: (() => void)[] = [];
+  /** Signals asked for before the executor was known. */
+  private pending: string[] = [];
+  private over = false;
+
+  constructor(
+    private readonly kernel: Kernel,
+    readonly job: Job,
+    private target: string,
+    private readonly hooks: RemoteHooks,
+    private readonly placement: Placement | undefined,
+  ) {}
+
+  /** The id of the kernel running it, once known. */
+  get runsOn(): string | undefined {
+    return this.kernelId;
+  }
+
+  async start(): Promise<void> {
+    try {
+      if (this.target === '*') {
+        const where = await this.choose();
+        if (where === undefined) return this.hooks.local(this.job);
+        this.target = where;
+      }
+      if (this.over) return;
+      this.hooks.placed(this.job, this.target);
+      this.openPeer();
+      const executor = (await this.kernel.callFrom(
+        this.peer as Session,
+        `poe://${this.target}/${JOB_SERVICE}`,
+        'fork',
+        [toWire(this.job.id, this.job.spec)],
+      )) as Session;
+      if (this.over) return;
+      this.executor = executor;
+      this.kernelId = executor.remote?.kernelId;
+      this.openOutflows();
+      for (const p of this.pending.splice(0)) this.send(p);
+    } catch (err) {
+      this.fail(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  /** Picks the least-loaded kernel that allows the job (this one included when it may run
+   * jobs); undefined means this kernel. */
+  private async choose(): Promise<string | undefined> {
+    const placement = this.placement;
+    const spec = this.job.spec;
+    const what = { kind: spec.kind, name: allowName(spec) };
+    const names = placement?.candidates() ?? [];
+    const offers = await Promise.all(
+      names.map((name) =>
+        this.kernel
+          .callWith<JobOffer>({ timeoutMs: OFFER_TIMEOUT_MS }, `poe://${name}/${JOB_SERVICE}/offer`, what)
+          .then(
+            (offer) => ({ name, offer }),
+            () => undefined,
+          ),
+      ),
+    );
+    let best: { name: string | undefined; load: number } | undefined = placement?.self
+      ? { name: undefined, load: placement.load() }
+      : undefined;
+    for (const o of offers) {
+      if (!o?.offer?.allowed || typeof o.offer.load !== 'number') continue;
+      if (!best || o.offer.load < best.load) best = { name: o.name, load: o.offer.load };
+    }
+    if (!best) {
+      throw new IkcError(
+        'IKC_ERR_JOB_NOT_ALLOWED',
+        `no kernel in the cloud forks ${spec.kind === 'module' ? 'module' : 'command'} "${what.name}" for others (jobs.allow)`,
+        { details: { kernels: names } },
+      );
+    }
+    return best.name;
+  }
+
+  private openPeer(): void {
+    const peer = this.kernel.spawn({
+      events: {
+        data: (_ctx: Context, chan: unknown, bytes: unknown) =>
+          this.inflows.get(String(chan))?.data(bytes as Uint8Array),
+        eof: (_ctx: Context, chan: unknown) => this.inflows.get(String(chan))?.eof(),
+        credit: (_ctx: Context, chan: unknown, n: unknown) =>
+          this.outflows.get(String(chan))?.grant(Number(n)),
+        start: (_ctx: Context, pid: unknown, attempts: unknown) =>
+          this.over || this.hooks.started(this.job, typeof pid === 'number' ? pid : null, Number(attempts)),
+        state: (_ctx: Context, state: unknown) => this.over || this.hooks.state(this.job, state as JobState),
+        end: (_ctx: Context, outcome: unknown) => this.ended(outcome as WireOutcome),
+        _error: (_ctx: Context, err: unknown) => {
+          const code = (err as { code?: string } | undefined)?.code;
+          if (code && LOST.has(code)) this.lost((err as Error).message);
+        },
+      },
+    });
+    this.peer = peer;
+    this.release = this.kernel.hold(peer);
+    // What the job writes can arrive before fork's reply does: listen from now on.
+    for (const channel of this.job.channels.all()) {
+      if (channel.dir === '>' || !channel.fromChild) continue;
+      const closed = channel.source(true);
+      this.closers.push(closed);
+      this.inflows.set(
+        channel.name,
+        new Inflow(channel.fromChild, (n) => this.post('credit', channel.name, n), closed),
+      );
+    }
+  }
+
+  private openOutflows(): void {
+    const spec = this.job.spec;
+    for (const channel of this.job.channels.all()) {
+      if (channel.dir === '<' || !channel.toChild) continue;
+      if (channel.name === 'stdin' && spec.stdin !== undefined) continue; // sent with the spec
+      this.outflows.set(channel.name, this.outflow(channel));
+    }
+  }
+
+  private outflow(channel: Channel): Outflow {
+    const name = channel.name;
+    return new Outflow(channel.toChild as Readable, {
+      data: (chunk) => this.post('data', name, chunk),
+      eof: () => this.post('eof', name),
+      ready: () => (this.executor ? this.kernel.ready(this.executor) : Promise.resolve()),
+    });
+  }
+
+  private post(event: string, ...args: unknown[]): void {
+    if (this.over || !this.executor || !this.peer?.alive) return;
+    this.kernel.postFrom(this.peer, this.executor, event, args);
+  }
+
+  private send(what: string): void {
+    if (what === 'suspend' || what === 'resume') this.post(what);
+    else this.post('signal', what);
+  }
+
+  /** kill(): a signal for the job's process group there. */
+  signal(signal: NodeJS.Signals): boolean {
+    if (this.over) return false;
+    if (this.executor) this.send(signal);
+    else this.pending.push(signal);
+    return true;
+  }
+
+  suspend(): boolean {
+    return this.signal('suspend' as NodeJS.Signals);
+  }
+
+  resume(): boolean {
+    return this.signal('resume' as NodeJS.Signals);
+  }
+
+  /** The kernel `id` went down: the job is lost if it ran there. */
+  kernelDown(id: string, name: string): void {
+    if (id === this.kernelId) this.lost(`kernel ${name} went down`);
+  }
+
+  private ended(wire: WireOutcome): void {
+    if (this.over) return;
+    const { type, outcome, texts } = outcomeFromWire(wire);
+    this.close();
+    this.hooks.ended(this.job, type, outcome, texts);
+  }
+
+  private lost(why: string): void {
+    if (this.over) return;
+    this.fail(
+      new IkcError(
+        'IKC_ERR_JOB_LOST',
+        `job ${this.job.id} on kernel ${this.target} was lost: ${why}; it may have run, and will be killed there if it still runs`,
+        { details: { job: this.job.id, kernel: this.target } },
+      ),
+    );
+  }
+
+  /** Ends the job here without word from there (the fork failed, the kernel is gone, closing). */
+  fail(error: Error): void {
+    if (this.over) return;
+    const started = this.job.attempts > 0;
+    this.close();
+    this.hooks.ended(
+      this.job,
+      started ? 'finish' : 'fail',
+      { exitCode: null, signal: null, result: undefined, error },
+      {},
+    );
+  }
+
+  private close(): void {
+    this.over = true;
+    for (const out of this.outflows.values()) out.stop();
+    this.outflows.clear();
+    for (const closed of this.closers.splice(0)) closed();
+    this.inflows.clear();
+    this.release?.();
+    if (this.peer?.alive) this.kernel.stopSession(this.peer);
+  }
+}

@@ -1,0 +1,226 @@
+import type { Readable, Writable } from 'node:stream';
+import type { Context, Kernel, Monitor, MonitorEvent, Session } from '@ikc/kernel';
+import { IkcError } from '@ikc/wire';
+import { Inflow, Outflow } from './flow.js';
+import type { Job, JobOutcome } from './job.js';
+import type { Jobs } from './jobs.js';
+import { normalize } from './options.js';
+import { allowName, fromWire, JOB_SERVICE, outcomeToWire, type WireOutcome } from './wire.js';
+
+/** What a kernel answers `offer` with: may it run the job, and how busy it is. */
+export interface JobOffer {
+  allowed: boolean;
+  /** (running + waiting jobs) / maxProc: below 1, a job would start at once. */
+  load: number;
+}
+
+export interface JobServiceOptions {
+  /** Kernels whose forks count as local (not checked against `allow`): this host's leaves. */
+  trusted?: (kernelId: string) => boolean;
+  /** Kill a job whose forking kernel went away, or whose link stayed down past the resume
+   * window (default true). False leaves it running, its output dropped. */
+  killOrphans?: boolean;
+}
+
+/** Errors that say the forking side can no longer hear from the job's session. */
+const GONE = new Set(['IKC_ERR_UNDELIVERED', 'IKC_ERR_UNREACHABLE', 'IKC_ERR_NO_SESSION']);
+
+/**
+ * Forks jobs for other kernels: the session `ikc.jobs`, publishing `fork` and `offer`. Each
+ * job forked here gets a session of its own (an executor) that streams its channels to the
+ * forking kernel's session for it (its peer) and takes its stdin, signals and credit.
+ */
+export class JobService {
+  readonly session: Session;
+  private readonly executors = new Map<string, Executor>();
+  private readonly monitor: Monitor;
+
+  constructor(
+    readonly jobs: Jobs,
+    private readonly options: JobServiceOptions = {},
+  ) {
+    const kernel = jobs.kernel;
+    this.session = kernel.spawn({
+      alias: JOB_SERVICE,
+      publish: ['fork', 'offer'],
+      events: {
+        fork: (ctx: Context, wire: unknown) => this.fork(ctx, wire),
+        offer: (ctx: Context, what: unknown) => this.offer(ctx, what),
+      },
+    });
+    this.monitor = kernel.monitor(['kernel.down'], (e: MonitorEvent) => {
+      for (const ex of this.executors.values())
+        if (ex.peerKernel === e.kernelId) ex.orphaned(`kernel ${e.kernel} went down`);
+    });
+  }
+
+  /** Stops taking forks (the queue is closing); running jobs are ended by the queue. */
+  close(): void {
+    this.monitor.close();
+    if (this.session.alive) this.jobs.kernel.stopSession(this.session);
+  }
+
+  private trusted(sender: Session): boolean {
+    const kernelId = sender.remote?.kernelId;
+    return kernelId === undefined || this.options.trusted?.(kernelId) === true;
+  }
+
+  private offer(ctx: Context, what: unknown): JobOffer {
+    const { kind, name } = (what ?? {}) as { kind?: unknown; name?: unknown };
+    const allowed =
+      this.trusted(ctx.sender) ||
+      (typeof name === 'string' &&
+        (kind === 'module' ? this.jobs.allowsModule(name) : this.jobs.allows(name)));
+    return { allowed, load: this.jobs.load };
+  }
+
+  private fork(ctx: Context, value: unknown): Session {
+    const peer = ctx.sender;
+    const { id, options } = fromWire(value);
+    const spec = normalize(options);
+    const name = allowName(spec);
+    const allowed =
+      this.trusted(peer) || (spec.kind === 'module' ? this.jobs.allowsModule(name) : this.jobs.allows(name));
+    if (!allowed) {
+      throw new IkcError(
+        'IKC_ERR_JOB_NOT_ALLOWED',
+        `kernel ${this.jobs.kernel.name} does not fork ${spec.kind === 'module' ? 'module' : 'command'} "${name}" for other kernels (jobs.allow)`,
+        { details: { kernel: this.jobs.kernel.name, [spec.kind === 'module' ? 'module' : 'cmd']: name } },
+      );
+    }
+    const executor = new Executor(this.jobs.kernel, peer, this.options.killOrphans ?? true, () =>
+      this.executors.delete(id),
+    );
+    let job: Job;
+    try {
+      job = this.jobs.forkAs(id, options);
+    } catch (err) {
+      executor.abandon();
+      throw err;
+    }
+    this.executors.set(id, executor);
+    executor.run(job, this.jobs);
+    return executor.session;
+  }
+}
+
+/** One job forked here for another kernel: its channels, its events, and its end. */
+class Executor {
+  readonly session: Session;
+  readonly peerKernel: string | undefined;
+  private job: Job | undefined;
+  private jobs: Jobs | undefined;
+  private readonly outflows = new Map<string, Outflow>();
+  private readonly inflows = new Map<string, Inflow>();
+  private outcome: WireOutcome | undefined;
+  private finished = false;
+  /** The peer went away: nothing more is sent to it. */
+  private orphan = false;
+  private readonly release: () => void;
+
+  constructor(
+    private readonly kernel: Kernel,
+    private readonly peer: Session,
+    private readonly killOrphans: boolean,
+    private readonly forget: () => void,
+  ) {
+    this.peerKernel = peer.remote?.kernelId;
+    this.session = kernel.spawn({
+      events: {
+        data: (_ctx: Context, chan: unknown, bytes: unknown) => this.inflow(chan)?.data(bytes as Uint8Array),
+        eof: (_ctx: Context, chan: unknown) => this.inflow(chan)?.eof(),
+        credit: (_ctx: Context, chan: unknown, n: unknown) =>
+          this.outflows.get(String(chan))?.grant(Number(n)),
+        signal: (_ctx: Context, sig: unknown) => this.job?.kill(sig as NodeJS.Signals),
+        suspend: () => this.job?.suspend(),
+        resume: () => this.job?.resume(),
+        _error: (_ctx: Context, err: unknown) => {
+          const code = (err as { code?: string } | undefined)?.code;
+          if (code && GONE.has(code)) this.orphaned((err as Error).message);
+        },
+      },
+    });
+    this.release = kernel.hold(this.session);
+  }
+
+  private inflow(chan: unknown): Inflow | undefined {
+    return this.inflows.get(String(chan));
+  }
+
+  private post(event: string, ...args: unknown[]): void {
+    if (this.finished || this.orphan || !this.session.alive) return;
+    this.kernel.postFrom(this.session, this.peer, event, args);
+  }
+
+  run(job: Job, jobs: Jobs): void {
+    this.job = job;
+    this.jobs = jobs;
+    job.on('state', (state: string) => {
+      if (state === 'queued' || state === 'deferred' || state === 'suspended' || state === 'active')
+        this.post('state', state);
+    });
+    job.on('start', () => this.post('start', job.pid, job.attempts));
+    const ended = (type: 'finish' | 'fail') => (_info: unknown, outcome: JobOutcome) => {
+      this.outcome = outcomeToWire(type, outcome, { stdoutText: job.stdoutText, stderrText: job.stderrText });
+      void job.wait(); // reap: the forking kernel keeps the job from now on
+      this.maybeEnd();
+    };
+    job.once('finish', ended('finish'));
+    job.once('fail', ended('fail'));
+
+    const ready = () => this.kernel.ready(this.peer);
+    for (const channel of job.channels.all()) {
+      const stream = channel.stream;
+      if (channel.dir !== '>' && channel.fromChild) {
+        const name = channel.name;
+        this.outflows.set(
+          name,
+          new Outflow(stream as Readable, {
+            data: (chunk) => this.post('data', name, chunk),
+            eof: () => {
+              this.outflows.delete(name);
+              this.post('eof', name);
+              this.maybeEnd();
+            },
+            ready,
+          }),
+        );
+      }
+      if (channel.dir !== '<' && !(channel.name === 'stdin' && job.spec.stdin !== undefined)) {
+        const name = channel.name;
+        this.inflows.set(name, new Inflow(stream as Writable, (n) => this.post('credit', name, n)));
+      }
+    }
+  }
+
+  /** Once the job has ended and every channel has said all it had: tell the peer, and go. */
+  private maybeEnd(): void {
+    if (!this.outcome || this.outflows.size > 0 || this.finished) return;
+    this.post('end', this.outcome);
+    this.finish();
+  }
+
+  private finish(): void {
+    this.finished = true;
+    this.forget();
+    this.release();
+    if (this.session.alive) this.kernel.stopSession(this.session);
+  }
+
+  /** fork() failed before there was a job. */
+  abandon(): void {
+    this.finish();
+  }
+
+  /** The peer can no longer hear us: kill the job (unless told not to), drop its output. */
+  orphaned(_why: string): void {
+    if (this.finished || this.orphan) return;
+    this.orphan = true;
+    const job = this.job;
+    if (job && !job.done && this.killOrphans) this.jobs?.terminateJob(job);
+    for (const out of this.outflows.values()) out.stop();
+    this.outflows.clear();
+    for (const channel of job?.channels.all() ?? []) channel.fromChild?.resume();
+    this.maybeEnd(); // at once if the job is over; else when it ends (it is reaped then)
+  }
+}
