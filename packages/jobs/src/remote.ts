@@ -13,7 +13,7 @@ export interface RemoteHooks {
   placed(job: Job, kernel: string): void;
   /** `*` chose this very kernel: run it in the local queue after all. */
   local(job: Job): void;
-  started(job: Job, pid: number | null, attempts: number): void;
+  started(job: Job, pid: number | null): void;
   state(job: Job, state: JobState): void;
   ended(
     job: Job,
@@ -86,13 +86,34 @@ export class RemoteRun {
         [toWire(this.job.id, this.job.spec)],
       )) as Session;
       if (this.over) return;
-      this.executor = executor;
-      this.kernelId = executor.remote?.kernelId;
-      this.openOutflows();
-      for (const p of this.pending.splice(0)) this.send(p);
+      this.know(executor);
     } catch (err) {
-      this.fail(err instanceof Error ? err : new Error(String(err)));
+      const code = (err as { code?: unknown }).code;
+      // The fork may have reached the other kernel, and the job may run there: lost, not refused.
+      if (this.executor || (typeof code === 'string' && (LOST.has(code) || code === 'IKC_ERR_TIMEOUT')))
+        this.lost((err as Error).message);
+      else this.fail(err instanceof Error ? err : new Error(String(err)));
     }
+  }
+
+  /** A message from the executor: this run, unless it is over. */
+  private heard(ctx: Context): this | undefined {
+    if (this.over) return undefined;
+    if (ctx.sender.isProxy) this.know(ctx.sender);
+    return this;
+  }
+
+  /**
+   * The executor is known: from fork's reply, or from its first message, which may come first
+   * (the job starts there as the reply leaves). From now on stdin flows, and its kernel's
+   * death is this job's loss.
+   */
+  private know(executor: Session): void {
+    if (this.executor || this.over) return;
+    this.executor = executor;
+    this.kernelId = executor.remote?.kernelId;
+    this.openOutflows();
+    for (const p of this.pending.splice(0)) this.send(p);
   }
 
   /** Picks the least-loaded kernel that allows the job (this one included when it may run
@@ -130,17 +151,21 @@ export class RemoteRun {
   }
 
   private openPeer(): void {
+    // Every message comes from the executor, and may arrive before fork's reply: the first
+    // one makes it known (heard()).
     const peer = this.kernel.spawn({
       events: {
-        data: (_ctx: Context, chan: unknown, bytes: unknown) =>
-          this.inflows.get(String(chan))?.data(bytes as Uint8Array),
-        eof: (_ctx: Context, chan: unknown) => this.inflows.get(String(chan))?.eof(),
-        credit: (_ctx: Context, chan: unknown, n: unknown) =>
-          this.outflows.get(String(chan))?.grant(Number(n)),
-        start: (_ctx: Context, pid: unknown, attempts: unknown) =>
-          this.over || this.hooks.started(this.job, typeof pid === 'number' ? pid : null, Number(attempts)),
-        state: (_ctx: Context, state: unknown) => this.over || this.hooks.state(this.job, state as JobState),
-        end: (_ctx: Context, outcome: unknown) => this.ended(outcome as WireOutcome),
+        data: (ctx: Context, chan: unknown, bytes: unknown) =>
+          this.heard(ctx)
+            ?.inflows.get(String(chan))
+            ?.data(bytes as Uint8Array),
+        eof: (ctx: Context, chan: unknown) => this.heard(ctx)?.inflows.get(String(chan))?.eof(),
+        credit: (ctx: Context, chan: unknown, n: unknown) =>
+          this.heard(ctx)?.outflows.get(String(chan))?.grant(Number(n)),
+        start: (ctx: Context, pid: unknown) =>
+          this.heard(ctx)?.hooks.started(this.job, typeof pid === 'number' ? pid : null),
+        state: (ctx: Context, state: unknown) => this.heard(ctx)?.hooks.state(this.job, state as JobState),
+        end: (ctx: Context, outcome: unknown) => this.heard(ctx)?.ended(outcome as WireOutcome),
         _error: (_ctx: Context, err: unknown) => {
           const code = (err as { code?: string } | undefined)?.code;
           if (code && LOST.has(code)) this.lost((err as Error).message);

@@ -1,0 +1,340 @@
+// Jobs forked on another kernel: this test process runs kernel alpha (a host kernel, made by
+// startKernel), and the jobs run on kernel processes beta and gamma, over real ws links.
+// Every job's streams, exit status, signals and failures are checked from alpha, and the
+// processes themselves from /proc (one machine: the pids are ours to look at).
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Duplex, Readable, Writable } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { Job, JobInfo } from '@ikc/jobs';
+import { type MeshKernel, silentLogger, startKernel } from '@ikc/mesh';
+import { IkcError } from '@ikc/wire';
+import { eventually, type KernelProc, startKernelProc } from './harness/kernels.js';
+import { CutProxy } from './harness/proxy.js';
+
+const TASKS = fileURLToPath(new URL('../../packages/jobs/dist/test/fixtures/tasks.js', import.meta.url));
+const cloud = { name: 'jobs-remote' };
+const dir = mkdtempSync(join(tmpdir(), 'ikc-rjobs-'));
+
+const procs: KernelProc[] = [];
+const kernels: MeshKernel[] = [];
+after(async () => {
+  for (const k of kernels) await k.stop().catch(() => {});
+  for (const p of procs) await p.stop('SIGKILL').catch(() => {});
+});
+
+async function remote(name: string, jobs: Record<string, unknown>, mesh: Record<string, number> = {}) {
+  const proc = await startKernelProc({
+    kernel: { name, listen: '127.0.0.1:0', socket: false },
+    cloud,
+    jobs,
+    mesh,
+  });
+  procs.push(proc);
+  return proc;
+}
+
+async function local(
+  name: string,
+  seeds: string[],
+  extra: Record<string, unknown> = {},
+): Promise<MeshKernel> {
+  const kernel = await startKernel({
+    kernel: { name, listen: '127.0.0.1:0', socket: false },
+    cloud: { ...cloud, seeds },
+    logger: silentLogger,
+    processSignals: false,
+    ...extra,
+  });
+  kernels.push(kernel);
+  return kernel;
+}
+
+/** Everything a stream yields, as a string, once it ends. */
+async function text(stream: NodeJS.ReadableStream): Promise<string> {
+  let out = '';
+  for await (const chunk of stream) out += typeof chunk === 'string' ? chunk : (chunk as Buffer).toString();
+  return out;
+}
+
+/** A process's state letter (R, S, T, Z...) from /proc, or undefined once it is gone. */
+function procState(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Live (not zombie) processes of process group `pgid`. */
+function liveMembers(pgid: number): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(pgrp) === pgid && state !== 'Z') out.push(Number(name));
+    } catch {}
+  }
+  return out;
+}
+
+function started(job: Job): Promise<number> {
+  return new Promise((resolve, reject) => {
+    job.once('start', (info: JobInfo) => resolve(info.pid as number));
+    job.once('fail', (_info: JobInfo, outcome: { error?: Error }) => reject(outcome.error));
+  });
+}
+
+describe('jobs forked on another kernel', () => {
+  let beta: KernelProc;
+  let alpha: MeshKernel;
+  before(async () => {
+    beta = await remote('beta', {
+      allow: ['sh', 'cat', 'tr', 'sleep', 'wc', 'head', 'seq', 'true', TASKS],
+      maxProc: 2,
+    });
+    alpha = await local('alpha', [beta.listen]);
+  });
+
+  it('streams stdout and stderr back and stdin there, and reports the exit code and pid', async () => {
+    const job = alpha.fork({
+      cmd: ['sh', '-c', 'echo "ppid $PPID"; tr a-z A-Z; echo oops >&2; exit 7'],
+      on: 'beta',
+    });
+    assert.equal(job.info().kernel, 'beta');
+    const out = text(job.stdout);
+    const err = text(job.stderr);
+    job.stdin.write('hello ');
+    job.stdin.end('remote world\n');
+    const outcome = await job.wait(10_000);
+    assert.equal(outcome.exitCode, 7);
+    assert.equal(outcome.signal, null);
+    assert.equal(outcome.error, undefined);
+    assert.equal(await out, `ppid ${beta.child.pid}\nHELLO REMOTE WORLD\n`, 'it ran as a child of beta');
+    assert.equal(await err, 'oops\n');
+    assert.equal(job.attempts, 1);
+    assert.ok(job.pid !== null && job.pid !== beta.child.pid);
+  });
+
+  it('runs a module function there: args, result, named channels in text mode, capture', async () => {
+    const add = alpha.fork({ module: TASKS, export: 'add', args: [2, 40], on: 'beta' });
+    assert.equal((await add.wait(10_000)).result, 42);
+
+    const job = alpha.fork({
+      module: TASKS,
+      export: 'channels',
+      on: 'beta',
+      channels: [
+        { name: 'in', dir: '>' },
+        { name: 'out', dir: '<', mode: 'text' },
+        { name: 'ctl', dir: '<>', mode: 'text' },
+      ],
+    });
+    const out = job.channel<Readable>('out');
+    assert.equal(out.readableEncoding, 'utf8');
+    const outText = text(out);
+    job.channel<Writable>('in').end('shout this');
+    const ctl = job.channel<Duplex>('ctl');
+    const acks = text(ctl);
+    ctl.write('one\ntwo\n');
+    ctl.end();
+    const outcome = await job.wait(10_000);
+    assert.equal(outcome.result, 2, 'the function read two lines on ctl');
+    assert.equal(await outText, 'SHOUT THIS');
+    assert.equal(await acks, 'ack one\nack two\n');
+
+    const captured = alpha.fork({ cmd: ['sh', '-c', 'echo out; echo err >&2'], on: 'beta', capture: true });
+    await captured.wait(10_000);
+    assert.equal(captured.stdoutText, 'out\n');
+    assert.equal(captured.stderrText, 'err\n');
+  });
+
+  it('refuses what jobs.allow does not list, and nothing runs', async () => {
+    const marker = join(dir, 'ran');
+    const job = alpha.fork({ cmd: ['touch', marker], on: 'beta' });
+    const outcome = await job.wait(10_000);
+    assert.ok(IkcError.is(outcome.error, 'IKC_ERR_JOB_NOT_ALLOWED'), String(outcome.error));
+    assert.match(outcome.error?.message ?? '', /does not fork command "touch"/);
+    assert.equal(job.attempts, 0);
+    assert.equal(job.info().state, 'reaped');
+    const viaPath = alpha.fork({ cmd: ['/usr/bin/env', 'touch', marker], on: 'beta' });
+    assert.ok(IkcError.is((await viaPath.wait(10_000)).error, 'IKC_ERR_JOB_NOT_ALLOWED'));
+    const module = alpha.fork({ module: `${TASKS}.nope.js`, export: 'add', on: 'beta' });
+    assert.ok(IkcError.is((await module.wait(10_000)).error, 'IKC_ERR_JOB_NOT_ALLOWED'));
+    assert.equal(existsSync(marker), false, 'the refused command never ran');
+  });
+
+  it('suspends, resumes and kills the process group there', async () => {
+    const job = alpha.fork({ cmd: ['sh', '-c', 'sleep 30 & sleep 30; wait'], on: 'beta' });
+    job.stdout.resume();
+    const pid = await started(job);
+    await eventually(() => liveMembers(pid).length === 3, 5_000, 'sh and both sleeps');
+    assert.equal(job.suspend(), true);
+    await eventually(() => job.state === 'suspended', 5_000, 'the suspended state');
+    await eventually(() => procState(pid) === 'T', 5_000, 'the process stopped');
+    assert.equal(job.resume(), true);
+    await eventually(() => job.state === 'active', 5_000, 'the active state');
+    assert.notEqual(procState(pid), 'T');
+    assert.equal(job.kill('SIGTERM'), true);
+    const outcome = await job.wait(10_000);
+    assert.equal(outcome.signal, 'SIGTERM');
+    await eventually(() => liveMembers(pid).length === 0, 5_000, 'the whole group gone');
+  });
+
+  it('times out there, killing grandchildren, and queues by beta’s maxProc', async () => {
+    const slow = alpha.fork({ cmd: ['sh', '-c', 'sleep 30 & sleep 30; wait'], on: 'beta', timeout: 0.5 });
+    slow.stdout.resume();
+    const pid = await started(slow);
+    // beta runs 2 at once: with slow and one more running, a third waits there.
+    const second = alpha.fork({ cmd: ['sleep', '1'], on: 'beta' });
+    const third = alpha.fork({ cmd: ['true'], on: 'beta' });
+    await started(second);
+    await eventually(() => third.state === 'queued', 5_000, 'the third job queued on beta');
+    const outcome = await slow.wait(10_000);
+    assert.ok(IkcError.is(outcome.error, 'IKC_ERR_JOB_TIMEOUT'), String(outcome.error));
+    await eventually(() => liveMembers(pid).length === 0, 5_000, 'grandchildren killed');
+    assert.equal((await third.wait(10_000)).exitCode, 0);
+    assert.equal((await second.wait(10_000)).exitCode, 0);
+  });
+
+  it('keeps dependsOn order across kernels', async () => {
+    const order: string[] = [];
+    const a = alpha.fork({ cmd: ['sleep', '0.3'], name: 'a' });
+    const b = alpha.fork({ cmd: ['true'], name: 'b', on: 'beta', dependsOn: a });
+    const c = alpha.fork({ cmd: ['true'], name: 'c', dependsOn: b });
+    for (const j of [a, b, c]) {
+      j.on('start', () => order.push(`start ${j.name}`));
+      j.on('finish', () => order.push(`end ${j.name}`));
+    }
+    assert.equal(b.state, 'deferred');
+    await c.wait(10_000);
+    assert.deepEqual(order, ['start a', 'end a', 'start b', 'end b', 'start c', 'end c']);
+  });
+
+  it('moves 64 MiB through stdin and back out with flow control, intact', async () => {
+    const job = alpha.fork({ cmd: ['wc', '-c'], on: 'beta' });
+    const out = text(job.stdout);
+    const chunk = Buffer.alloc(1024 * 1024, 'x');
+    for (let i = 0; i < 64; i++) {
+      if (!job.stdin.write(chunk)) await new Promise((r) => job.stdin.once('drain', r));
+    }
+    job.stdin.end();
+    assert.equal((await job.wait(30_000)).exitCode, 0);
+    assert.equal((await out).trim(), String(64 * 1024 * 1024));
+  });
+});
+
+describe('where a remote job goes, and what happens when a kernel goes', () => {
+  it('`*` takes the least-loaded kernel that allows the command', async () => {
+    const beta = await remote('star-beta', { allow: ['sleep'], maxProc: 4 });
+    const gamma = await remote('star-gamma', { allow: ['sleep', 'sh'], maxProc: 4 });
+    // alpha runs one job at a time and is busy: its own load is 1, the others' 0.
+    const alpha = await local('star-alpha', [beta.listen, gamma.listen], { jobs: { maxProc: 1 } });
+    await eventually(() => alpha.peers().length === 2, 5_000, 'both peers');
+    const busy = alpha.fork({ cmd: ['sleep', '5'] });
+    await started(busy);
+    const sh = alpha.fork({ cmd: ['sh', '-c', 'echo $PPID'], on: '*' });
+    const out = text(sh.stdout);
+    await sh.wait(10_000);
+    assert.equal(sh.info().kernel, 'star-gamma', 'only gamma allows sh');
+    assert.equal((await out).trim(), String(gamma.child.pid));
+    // Two sleeps in turn: the first goes to a kernel with no job, the second to the other.
+    const s1 = alpha.fork({ cmd: ['sleep', '3'], on: '*' });
+    await started(s1);
+    const s2 = alpha.fork({ cmd: ['sleep', '3'], on: '*' });
+    await started(s2);
+    assert.deepEqual(
+      [s1.info().kernel, s2.info().kernel].sort(),
+      ['star-beta', 'star-gamma'],
+      'spread over the two that allow sleep',
+    );
+    // What no other kernel allows runs here (a kernel forks anything for itself), in its queue.
+    const mine = alpha.fork({ cmd: ['true'], on: '*' });
+    await eventually(
+      () => mine.state === 'queued' && mine.info().kernel === 'star-alpha',
+      5_000,
+      'queued here',
+    );
+    busy.kill('SIGKILL');
+    assert.equal((await mine.wait(10_000)).exitCode, 0);
+    for (const j of [s1, s2]) j.kill('SIGKILL');
+  });
+
+  it('a job whose kernel is killed fails IKC_ERR_JOB_LOST at once', async () => {
+    const beta = await remote('lost-beta', { allow: ['sleep'] });
+    const alpha = await local('lost-alpha', [beta.listen]);
+    const job = alpha.fork({ cmd: ['sleep', '30'], on: 'lost-beta' });
+    const pid = await started(job);
+    const t0 = Date.now();
+    await beta.stop('SIGKILL');
+    const outcome = await job.wait(10_000);
+    assert.ok(IkcError.is(outcome.error, 'IKC_ERR_JOB_LOST'), String(outcome.error));
+    assert.ok(Date.now() - t0 < 5_000, `lost after ${Date.now() - t0} ms`);
+    assert.match(outcome.error?.message ?? '', /lost-beta/);
+    process.kill(pid, 'SIGKILL'); // beta was killed -9: its child lives on; clean up
+  });
+
+  it('a job whose forking kernel dies is killed there; with killOrphans false it runs on', async () => {
+    for (const killOrphans of [true, false]) {
+      const beta = await remote(`orphan-beta-${killOrphans}`, { allow: ['sleep'], killOrphans });
+      const forker = await startKernelProc({
+        kernel: { name: `orphan-forker-${killOrphans}`, listen: '127.0.0.1:0', socket: false },
+        cloud: { ...cloud, seeds: [beta.listen] },
+        sessions: ['./forker.js'],
+      });
+      procs.push(forker);
+      const alpha = await local(`orphan-alpha-${killOrphans}`, [forker.listen]);
+      const { pid } = (await alpha.call(
+        `poe://orphan-forker-${killOrphans}/forker/go`,
+        `orphan-beta-${killOrphans}`,
+        ['sleep', '30'],
+      )) as { pid: number };
+      assert.ok(liveMembers(pid).length > 0, 'the job runs on beta');
+      await forker.stop('SIGKILL');
+      if (killOrphans) {
+        await eventually(() => liveMembers(pid).length === 0, 10_000, 'the orphan killed');
+      } else {
+        await new Promise((r) => setTimeout(r, 2_000));
+        assert.equal(liveMembers(pid).length, 1, 'the orphan still runs');
+        process.kill(pid, 'SIGKILL');
+      }
+    }
+  });
+
+  it('a link cut in mid-stream loses nothing: 200,000 lines arrive whole and in order', async () => {
+    const beta = await remote('cut-beta', { allow: ['seq'] });
+    const proxy = await CutProxy.to(beta.listen);
+    const alpha = await local('cut-alpha', [proxy.address], { mesh: { reconnectMinMs: 20 } });
+    const job = alpha.fork({ cmd: ['seq', '1', '200000'], on: 'cut-beta' });
+    let got = '';
+    let cuts = 0;
+    job.stdout.setEncoding('utf8');
+    job.stdout.on('data', (d: string) => {
+      got += d;
+      // Cut twice while the output streams (the reader pauses, so the job is mid-way).
+      if ((cuts === 0 && got.length > 100_000) || (cuts === 1 && got.length > 600_000)) {
+        cuts++;
+        job.stdout.pause();
+        assert.ok(proxy.cut() > 0, 'a live link was cut');
+        setTimeout(() => job.stdout.resume(), 100);
+      }
+    });
+    const outcome = await job.wait(30_000);
+    await new Promise((r) => (job.stdout.readableEnded ? r(undefined) : job.stdout.once('end', r)));
+    assert.equal(outcome.exitCode, 0);
+    assert.equal(cuts, 2);
+    const lines = got.split('\n');
+    assert.equal(lines.length, 200_001);
+    assert.ok(
+      lines.slice(0, 200_000).every((l, i) => l === String(i + 1)),
+      'every line once, in order',
+    );
+    await proxy.close();
+  });
+});
