@@ -1,3 +1,4 @@
+import type { Kernel, Session } from '@ikc/kernel';
 import type { JobChannels } from './channels.js';
 import type { JobSpec } from './options.js';
 
@@ -35,6 +36,9 @@ export interface LaunchRequest {
   channels: JobChannels;
   /** No attempt will follow this one (no retries left): its output ends the channels. */
   last: boolean;
+  /** Where a module job's ctx.post and ctx.call go, and as whom (the owner, or the kernel's root). */
+  kernel?: Kernel;
+  sender?: Session;
 }
 
 /** Starts attempts. */

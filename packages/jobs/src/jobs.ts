@@ -427,7 +427,14 @@ export class Jobs implements JobControl {
     const last = job.attempts >= spec.retries;
     let exec: Execution;
     try {
-      exec = this.launcher.launch({ id: job.id, spec, channels: job.channels, last });
+      exec = this.launcher.launch({
+        id: job.id,
+        spec,
+        channels: job.channels,
+        last,
+        kernel: this.kernel,
+        sender: this.owners.get(job)?.session ?? this.kernel.root,
+      });
     } catch (err) {
       // spawn() throws at once for some bad input (a NUL byte in argv or env, ...).
       const error = err instanceof Error ? err : new Error(String(err));

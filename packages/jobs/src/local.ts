@@ -6,7 +6,7 @@ import type { Channel } from './channels.js';
 import { CHANNELS_ENV } from './child.js';
 import { fromPlainError, howEnded } from './errors.js';
 import type { AttemptExit, Execution, Launcher, LaunchRequest } from './execution.js';
-import type { RunMessage, RunnerMessage } from './protocol.js';
+import { type ReplyMessage, type RunMessage, type RunnerMessage, toPlainError } from './protocol.js';
 
 /** The script a module job's child node runs. */
 export const RUNNER = fileURLToPath(new URL('./runner.js', import.meta.url));
@@ -115,7 +115,8 @@ class LocalExecution implements Execution {
       });
       if (isModule) {
         child.on('message', (m: RunnerMessage) => {
-          message = m;
+          if (m.t === 'post' || m.t === 'call') this.relay(request, m);
+          else message = m;
         });
         waits.push(new Promise((resolve) => child.once('disconnect', resolve)));
         const run: RunMessage = {
@@ -171,6 +172,45 @@ class LocalExecution implements Execution {
     } catch {
       return false; // ESRCH: the group is gone
     }
+  }
+
+  /** A module job's ctx.post or ctx.call: made on the kernel, as the job's owner. */
+  private relay(request: LaunchRequest, m: Extract<RunnerMessage, { t: 'post' } | { t: 'call' }>): void {
+    const { kernel, sender } = request;
+    const target = typeof m.target === 'string' ? m.target : '';
+    const rest = Array.isArray(m.rest) ? m.rest : [];
+    const reply = (r: ReplyMessage) => {
+      if (this.child.connected) this.child.send(r, (err) => err && undefined);
+    };
+    if (!kernel || !sender) {
+      const error = new IkcError('IKC_ERR_INVALID_ARG', 'this job has no kernel to post or call through');
+      if (m.t === 'call') reply({ t: 'reply', id: m.id, error: toPlainError(error) });
+      return;
+    }
+    if (m.t === 'post') {
+      try {
+        kernel.postFrom(sender, target, rest[0], rest.slice(1));
+      } catch (err) {
+        kernel.reportError(sender, err as IkcError, { session: target });
+      }
+      return;
+    }
+    let pending: Promise<unknown>;
+    try {
+      pending = kernel.callFrom(sender, target, rest[0], rest.slice(1));
+    } catch (err) {
+      pending = Promise.reject(err);
+    }
+    pending.then(
+      (value) => {
+        try {
+          reply({ t: 'reply', id: m.id, value });
+        } catch (err) {
+          reply({ t: 'reply', id: m.id, error: toPlainError(err) });
+        }
+      },
+      (err: unknown) => reply({ t: 'reply', id: m.id, error: toPlainError(err) }),
+    );
   }
 
   /** Pipes a child's output into the channel; resolves when that pipe has closed. */

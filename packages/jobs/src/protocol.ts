@@ -45,10 +45,26 @@ export interface JobContext {
   channels: Record<string, Duplex>;
   /** The arguments, as also spread after ctx. */
   args: unknown[];
+  /**
+   * Posts an event to a session through the kernel that started this process: an alias or
+   * session id there, or a specifier (`poe://KERNEL/SESSION/EVENT` takes the event from it:
+   * the rest are arguments). It goes out as from the job's owner session (or the kernel).
+   * Arguments cross by structured clone.
+   */
+  post(target: string, ...rest: unknown[]): void;
+  /** Calls an event the same way and resolves to its result (or rejects with its error). */
+  call<T = unknown>(target: string, ...rest: unknown[]): Promise<T>;
 }
 
-/** Module-job runner -> parent: the function's outcome. */
-export type RunnerMessage = { t: 'result'; value: unknown } | { t: 'error'; error: PlainError };
+/** Module-job runner -> parent: the function's outcome, and its posts and calls. */
+export type RunnerMessage =
+  | { t: 'result'; value: unknown }
+  | { t: 'error'; error: PlainError }
+  | { t: 'post'; target: string; rest: unknown[] }
+  | { t: 'call'; id: number; target: string; rest: unknown[] };
+
+/** Parent -> module-job runner: how a call of the function's ended. */
+export type ReplyMessage = { t: 'reply'; id: number; value?: unknown; error?: PlainError };
 
 /** Parent -> pool worker. */
 export interface CallMessage {

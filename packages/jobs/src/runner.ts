@@ -6,8 +6,20 @@
  */
 import type { Duplex } from 'node:stream';
 import { openChannel } from './child.js';
-import type { JobContext, RunMessage, RunnerMessage } from './protocol.js';
+import type { JobContext, PlainError, ReplyMessage, RunMessage, RunnerMessage } from './protocol.js';
 import { toPlainError } from './protocol.js';
+
+/** Calls of the function's waiting for the parent's reply, by id. */
+const calls = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
+let nextCall = 0;
+
+/** An error the parent sent back, as an Error with its name, code and details. */
+function rebuilt(plain: PlainError): Error {
+  const err = Object.assign(new Error(plain.message), { code: plain.code, details: plain.details });
+  err.name = plain.name;
+  if (plain.stack !== undefined) err.stack = plain.stack;
+  return err;
+}
 
 function send(message: RunnerMessage): Promise<void> {
   return new Promise((resolve) => {
@@ -50,7 +62,19 @@ async function run(msg: RunMessage): Promise<number> {
         code: 'IKC_ERR_INVALID_ARG',
       });
     }
-    const ctx: JobContext = { id: msg.id, name: msg.name, channels, args: msg.args };
+    const ctx: JobContext = {
+      id: msg.id,
+      name: msg.name,
+      channels,
+      args: msg.args,
+      post: (target, ...rest) => process.send?.({ t: 'post', target, rest } satisfies RunnerMessage),
+      call: <T>(target: string, ...rest: unknown[]) =>
+        new Promise<T>((resolve, reject) => {
+          const id = ++nextCall;
+          calls.set(id, { resolve: resolve as (v: unknown) => void, reject });
+          process.send?.({ t: 'call', id, target, rest } satisfies RunnerMessage);
+        }),
+    };
     const value = await fn(ctx, ...msg.args);
     await flush(channels);
     await send({ t: 'result', value });
@@ -64,6 +88,14 @@ async function run(msg: RunMessage): Promise<number> {
 
 // The parent went away: nobody is left to give a result to.
 process.on('disconnect', () => process.exit(1));
-process.once('message', (msg: RunMessage) => {
-  run(msg).then((code) => process.exit(code));
+process.on('message', (msg: RunMessage | ReplyMessage) => {
+  if (msg.t === 'run') {
+    run(msg).then((code) => process.exit(code));
+    return;
+  }
+  const call = calls.get(msg.id);
+  if (!call) return;
+  calls.delete(msg.id);
+  if (msg.error) call.reject(rebuilt(msg.error));
+  else call.resolve(msg.value);
 });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { IkcError } from '@ikc/wire';
+import { Jobs } from '../src/index.js';
 import { closeAll, fixture, readAll, setup } from './helpers.js';
 
 after(closeAll);
@@ -34,6 +35,57 @@ describe('module jobs', () => {
       value,
       env: 'lime',
     });
+  });
+
+  it("posts to and calls the kernel's sessions from the function, as the job's owner", async () => {
+    const { jobs, kernel } = setup();
+    const notes: { text: string; from: string }[] = [];
+    kernel.spawn({
+      alias: 'notes',
+      events: { note: (ctx, text: string) => void notes.push({ text, from: ctx.sender.id }) },
+    });
+    kernel.spawn({
+      alias: 'calc',
+      events: {
+        add: async (_ctx, a: number, b: number) => a + b,
+        broken: () => {
+          throw Object.assign(new Error('calc is broken'), { code: 'E_BROKEN' });
+        },
+      },
+    });
+    let owner = '';
+    let jobId = '';
+    const outcome = await new Promise<{ result: unknown }>((resolve) => {
+      kernel.spawn({
+        events: {
+          _start: (ctx) => {
+            owner = ctx.session.id;
+            const job = Jobs.of(kernel)?.fork(
+              { module: fixture('tasks'), export: 'asks', args: [20, 22] },
+              ctx.session,
+            );
+            jobId = job?.id ?? '';
+          },
+          _job: (_ctx, e: { type: string; outcome?: { result: unknown } }) => {
+            if (e.outcome) resolve(e.outcome);
+          },
+        },
+      });
+    });
+    assert.deepEqual(outcome.result, {
+      sum: 42,
+      failed: { code: 'E_BROKEN', message: 'calc is broken' },
+      missing: 'IKC_ERR_NO_SESSION',
+    });
+    assert.ok(jobId.startsWith(jobs.kernel.id));
+    assert.deepEqual(
+      notes.map((n) => n.text),
+      [`from ${jobId}`, 'by specifier'],
+    );
+    assert.ok(
+      notes.every((n) => n.from === owner),
+      'posted as the owner session',
+    );
   });
 
   it('awaits an async export', async () => {
