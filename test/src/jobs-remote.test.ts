@@ -9,13 +9,16 @@ import { join } from 'node:path';
 import type { Duplex, Readable, Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { Job, JobInfo } from '@ikc/jobs';
+import { type Job, type JobInfo, RemotePool } from '@ikc/jobs';
 import { type MeshKernel, silentLogger, startKernel } from '@ikc/mesh';
 import { IkcError } from '@ikc/wire';
 import { eventually, type KernelProc, startKernelProc } from './harness/kernels.js';
 import { CutProxy } from './harness/proxy.js';
 
 const TASKS = fileURLToPath(new URL('../../packages/jobs/dist/test/fixtures/tasks.js', import.meta.url));
+const POOL_TASKS = fileURLToPath(
+  new URL('../../packages/jobs/dist/test/fixtures/pool-tasks.js', import.meta.url),
+);
 const cloud = { name: 'jobs-remote' };
 const dir = mkdtempSync(join(tmpdir(), 'ikc-rjobs-'));
 
@@ -96,7 +99,7 @@ describe('jobs forked on another kernel', () => {
   let alpha: MeshKernel;
   before(async () => {
     beta = await remote('beta', {
-      allow: ['sh', 'cat', 'tr', 'sleep', 'wc', 'head', 'seq', 'true', TASKS],
+      allow: ['sh', 'cat', 'tr', 'sleep', 'wc', 'head', 'seq', 'true', TASKS, POOL_TASKS],
       maxProc: 2,
     });
     alpha = await local('alpha', [beta.listen]);
@@ -215,6 +218,34 @@ describe('jobs forked on another kernel', () => {
     assert.equal(b.state, 'deferred');
     await c.wait(10_000);
     assert.deepEqual(order, ['start a', 'end a', 'start b', 'end b', 'start c', 'end c']);
+  });
+
+  it('keeps a process pool there: calls, a crashed worker replaced, errors kept, refusals', async () => {
+    const pool = alpha.pool({ module: POOL_TASKS, size: 2, on: 'beta' }) as RemotePool;
+    assert.ok(pool instanceof RemotePool);
+    await pool.ready();
+    assert.equal(await pool.run('add', 2, 40), 42);
+    const pids = await Promise.all([pool.run<number>('pid'), pool.run<number>('pid')]);
+    const ppid = (pid: number) => {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    };
+    for (const pid of pids) assert.equal(ppid(pid), beta.child.pid, `worker ${pid} is a child of beta`);
+    const crashed = await pool.run('exits', 3).catch((err: unknown) => err);
+    assert.ok(IkcError.is(crashed, 'IKC_ERR_JOB_CRASHED'), String(crashed));
+    const failed = (await pool.run('fails', 'nope').catch((err: unknown) => err)) as Error & {
+      code?: string;
+    };
+    assert.equal(failed.message, 'nope');
+    assert.equal(await pool.run('add', 1, 1), 2, 'the pool goes on with a new worker');
+    const stats = await pool.stats();
+    assert.equal(stats.size, 2);
+    assert.equal(stats.pids.length, 2);
+    await pool.close();
+    await eventually(() => stats.pids.every((pid) => procState(pid) === undefined || procState(pid) === 'Z'));
+    const refused = alpha.pool({ module: POOL_TASKS.replace('pool-tasks', 'ticker'), on: 'beta' });
+    const err = await refused.run('add', 1, 2).catch((e: unknown) => e);
+    assert.ok(IkcError.is(err, 'IKC_ERR_JOB_NOT_ALLOWED'), String(err));
   });
 
   it('moves 64 MiB through stdin and back out with flow control, intact', async () => {

@@ -41,15 +41,21 @@ export {
 export { POOL_MAX_EARLY_DEATHS, POOL_WORKER, Pool, type PoolCloseOptions, type PoolOptions } from './pool.js';
 export type { JobContext, PlainError } from './protocol.js';
 export type { Placement } from './remote.js';
+export { type PoolStats, RemotePool } from './remote-pool.js';
 export { type JobOffer, JobService, type JobServiceOptions } from './service.js';
 export { JOB_SERVICE } from './wire.js';
 
 import type { Job as ForkedJobClass } from './job.js';
 import type { JobOptions as ForkOptionsOf } from './options.js';
+import type { PoolOptions as PoolOptionsOf } from './pool.js';
+import type { RemotePool as RemotePoolClass } from './remote-pool.js';
 
 // kernel.fork() and ctx.fork() take JobOptions and return a Job once this package is loaded
 // (it installs the forker when a job queue is made; see @ikc/kernel's fork.ts).
 declare module '@ikc/kernel' {
   interface ForkOptions extends ForkOptionsOf {}
   interface ForkedJob extends ForkedJobClass {}
+  interface PoolOptions extends PoolOptionsOf {}
+  // A Pool here, or a RemotePool with `on`: what both have.
+  interface ForkedPool extends Pick<RemotePoolClass, 'ready' | 'run' | 'close'> {}
 }

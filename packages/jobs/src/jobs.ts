@@ -7,6 +7,7 @@ import { JOB_DEFAULTS, type JobOptions, type JobRef, type JobSpec, normalize } f
 import { Pool, type PoolOptions } from './pool.js';
 import { RunQueue } from './queue.js';
 import { type Placement, type RemoteHooks, RemoteRun } from './remote.js';
+import { RemotePool } from './remote-pool.js';
 
 export interface JobsOptions {
   /** Jobs running at once (count; default: os.availableParallelism()). Suspended jobs count. */
@@ -90,7 +91,7 @@ export class Jobs implements JobControl {
   private readonly owners = new Map<Job, { session: Session; release: () => void }>();
   /** Ended, unreaped jobs in the order they ended: the oldest are forgotten past keepComplete. */
   private readonly ended = new Set<Job>();
-  private readonly pools = new Set<Pool>();
+  private readonly pools = new Set<Pool | RemotePool>();
   /** Jobs forked on other kernels, while they run there. */
   private readonly remotes = new Map<Job, RemoteRun>();
   /** Jobs for other kernels whose time and dependencies have come: launched by the next pump. */
@@ -120,7 +121,10 @@ export class Jobs implements JobControl {
     this.launcher = options.launcher ?? new LocalLauncher();
     this.placement = options.placement;
     slot.open = this;
-    kernel.setForker((opts, owner) => this.fork(opts as JobOptions, owner));
+    kernel.setForker({
+      fork: (opts, owner) => this.fork(opts as JobOptions, owner),
+      pool: (opts) => this.pool(opts as PoolOptions),
+    });
     this.downMonitor = kernel.monitor(['kernel.down'], (e: MonitorEvent) => {
       for (const run of this.remotes.values()) run.kernelDown(String(e.kernelId), e.kernel);
     });
@@ -241,10 +245,34 @@ export class Jobs implements JobControl {
     return [...this.jobs.values()].map((j) => j.info());
   }
 
-  /** A process pool of warm node workers running one module's exports. */
-  pool(options: PoolOptions): Pool {
+  /**
+   * A process pool of warm node workers running one module's exports; with `on` naming
+   * another kernel, the workers run there (a RemotePool, that kernel's `jobs.allow` must list
+   * the module).
+   */
+  pool(options: PoolOptions & { on?: undefined | '' }): Pool;
+  pool(options: PoolOptions): Pool | RemotePool;
+  pool(options: PoolOptions): Pool | RemotePool {
     if (this.closing)
       throw new IkcError('IKC_ERR_JOBS_CLOSED', `the job queue of kernel ${this.kernel.name} is closed`);
+    const on = options?.on;
+    if (on !== undefined && on !== '' && on !== this.kernel.name && on !== this.kernel.id) {
+      if (typeof on !== 'string' || on === '*')
+        throw new IkcError('IKC_ERR_INVALID_ARG', 'pool option on must name one kernel');
+      const size = options.size;
+      if (size !== undefined && (!Number.isInteger(size) || size < 1))
+        throw new IkcError('IKC_ERR_INVALID_ARG', `pool size must be an integer >= 1, got ${String(size)}`);
+      if (options.module === undefined)
+        throw new IkcError(
+          'IKC_ERR_INVALID_ARG',
+          'a pool needs `module`: the path of the module its workers run',
+        );
+      const remote: RemotePool = new RemotePool(this.kernel, { ...options, on }, () =>
+        this.pools.delete(remote),
+      );
+      this.pools.add(remote);
+      return remote;
+    }
     const pool = new Pool({ ...options, size: options.size ?? this.max }, () => this.pools.delete(pool));
     this.pools.add(pool);
     return pool;

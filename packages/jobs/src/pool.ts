@@ -20,6 +20,8 @@ export interface PoolOptions {
   env?: Record<string, string | undefined>;
   /** Working directory of the workers. */
   cwd?: string;
+  /** Another kernel to run the workers on (a name or id; see Jobs.pool()). */
+  on?: string;
 }
 
 export interface PoolCloseOptions {

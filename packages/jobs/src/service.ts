@@ -1,10 +1,13 @@
 import type { Readable, Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import type { Context, Kernel, Monitor, MonitorEvent, Session } from '@ikc/kernel';
 import { IkcError } from '@ikc/wire';
 import { Inflow, Outflow } from './flow.js';
 import type { Job, JobOutcome } from './job.js';
 import type { Jobs } from './jobs.js';
 import { normalize } from './options.js';
+import type { PoolOptions } from './pool.js';
+import { poolSession } from './remote-pool.js';
 import { allowName, fromWire, JOB_SERVICE, outcomeToWire, type WireOutcome } from './wire.js';
 
 /** What a kernel answers `offer` with: may it run the job, and how busy it is. */
@@ -33,6 +36,8 @@ const GONE = new Set(['IKC_ERR_UNDELIVERED', 'IKC_ERR_UNREACHABLE', 'IKC_ERR_NO_
 export class JobService {
   readonly session: Session;
   private readonly executors = new Map<string, Executor>();
+  /** Pools made here for other kernels, with the kernel each belongs to. */
+  private readonly pools = new Set<{ owner: string | undefined; orphaned: () => void }>();
   private readonly monitor: Monitor;
 
   constructor(
@@ -42,15 +47,17 @@ export class JobService {
     const kernel = jobs.kernel;
     this.session = kernel.spawn({
       alias: JOB_SERVICE,
-      publish: ['fork', 'offer'],
+      publish: ['fork', 'offer', 'pool'],
       events: {
         fork: (ctx: Context, wire: unknown) => this.fork(ctx, wire),
+        pool: (ctx: Context, wire: unknown) => this.pool(ctx, wire),
         offer: (ctx: Context, what: unknown) => this.offer(ctx, what),
       },
     });
     this.monitor = kernel.monitor(['kernel.down'], (e: MonitorEvent) => {
       for (const ex of this.executors.values())
         if (ex.peerKernel === e.kernelId) ex.orphaned(`kernel ${e.kernel} went down`);
+      for (const p of [...this.pools]) if (p.owner === e.kernelId) p.orphaned();
     });
   }
 
@@ -72,6 +79,33 @@ export class JobService {
       (typeof name === 'string' &&
         (kind === 'module' ? this.jobs.allowsModule(name) : this.jobs.allows(name)));
     return { allowed, load: this.jobs.load };
+  }
+
+  /** A process pool for another kernel: its module must be allowed; answers the pool's session. */
+  private pool(ctx: Context, value: unknown): Session {
+    const w = (value ?? {}) as { module?: unknown; size?: unknown; env?: unknown; cwd?: unknown };
+    if (typeof w.module !== 'string' || !w.module.startsWith('file:'))
+      throw new IkcError('IKC_ERR_INVALID_ARG', 'remote pool: module must be a file URL');
+    const path = fileURLToPath(w.module);
+    if (!this.trusted(ctx.sender) && !this.jobs.allowsModule(path)) {
+      throw new IkcError(
+        'IKC_ERR_JOB_NOT_ALLOWED',
+        `kernel ${this.jobs.kernel.name} does not run a pool of module "${path}" for other kernels (jobs.allow)`,
+        { details: { kernel: this.jobs.kernel.name, module: path } },
+      );
+    }
+    const env: Record<string, string | undefined> = {};
+    if (typeof w.env === 'object' && w.env !== null)
+      for (const [k, v] of Object.entries(w.env)) env[k] = typeof v === 'string' ? v : undefined;
+    const options: PoolOptions = { module: w.module, env };
+    if (w.size !== null && w.size !== undefined) options.size = w.size as number;
+    if (typeof w.cwd === 'string') options.cwd = w.cwd;
+    const pool = this.jobs.pool({ ...options, on: undefined });
+    const entry = { owner: ctx.sender.remote?.kernelId, orphaned: () => {} };
+    const made = poolSession(this.jobs.kernel, pool, entry.owner, () => this.pools.delete(entry));
+    entry.orphaned = made.orphaned;
+    this.pools.add(entry);
+    return made.session;
   }
 
   private fork(ctx: Context, value: unknown): Session {

@@ -15,8 +15,22 @@ export interface ForkedJob {
   readonly id: string;
 }
 
-/** Forks a job for `owner` (a session of the kernel: it gets the job's events), or for nobody. */
-export type Forker = (options: ForkOptions, owner: Session | undefined) => ForkedJob;
+/** What kernel.pool() takes and returns (@ikc/jobs's PoolOptions and Pool). */
+export interface PoolOptions {
+  on?: string;
+}
+
+export interface ForkedPool {
+  readonly module: string;
+}
+
+/** What a job queue gives its kernel. */
+export interface Forker {
+  /** Forks a job for `owner` (a session of the kernel: it gets the job's events), or for nobody. */
+  fork(options: ForkOptions, owner: Session | undefined): ForkedJob;
+  /** Starts a process pool. */
+  pool(options: PoolOptions): ForkedPool;
+}
 
 export function noJobs(kernel: string): IkcError {
   return new IkcError(

@@ -7,7 +7,7 @@ export { IkcError } from '@ikc/wire';
 export { type Clock, FakeClock, systemClock } from './clock.js';
 export { Context } from './context.js';
 export { withDeadline } from './deadline.js';
-export type { ForkedJob, Forker, ForkOptions } from './fork.js';
+export type { ForkedJob, ForkedPool, Forker, ForkOptions, PoolOptions } from './fork.js';
 export { Kernel, type KernelOptions, type Router, type Target, TERMINAL_SIGNALS } from './kernel.js';
 export {
   MONITOR_BUFFER_EVENTS,

@@ -5,7 +5,14 @@ import { type Clock, systemClock } from './clock.js';
 import { Context } from './context.js';
 import { withDeadline } from './deadline.js';
 import { EventQueue, type Queued } from './fifo.js';
-import { type ForkedJob, type Forker, type ForkOptions, noJobs } from './fork.js';
+import {
+  type ForkedJob,
+  type ForkedPool,
+  type Forker,
+  type ForkOptions,
+  noJobs,
+  type PoolOptions,
+} from './fork.js';
 import {
   type Monitor,
   type MonitorCallback,
@@ -835,7 +842,13 @@ export class Kernel {
   /** @internal ctx.fork(): the job's events go to `owner`, and it keeps `owner` alive. */
   forkFor(owner: Session | undefined, options: ForkOptions): ForkedJob {
     if (!this.forker) throw noJobs(this.name);
-    return this.forker(options, owner);
+    return this.forker.fork(options, owner);
+  }
+
+  /** Starts a process pool (@ikc/jobs), here or with `on` on another kernel; IKC_ERR_NO_JOBS without a job queue. */
+  pool(options: PoolOptions): ForkedPool {
+    if (!this.forker) throw noJobs(this.name);
+    return this.forker.pool(options);
   }
 
   /** @internal Installed by a job queue (@ikc/jobs), removed when it closes. */
