@@ -206,6 +206,75 @@ describe('jobs forked on another kernel', () => {
     assert.equal((await second.wait(10_000)).exitCode, 0);
   });
 
+  it('carries every other option there: env, cwd, stdin data, retries, delay, expiration, onBusy, priority', async () => {
+    const env = alpha.fork({
+      cmd: ['sh', '-c', 'echo "$FLAVOUR $(pwd)"; cat'],
+      on: 'beta',
+      env: { FLAVOUR: 'lime' },
+      cwd: '/tmp',
+      stdin: 'from the stdin option\n',
+      capture: true,
+    });
+    await env.wait(10_000);
+    assert.equal(env.stdoutText, 'lime /tmp\nfrom the stdin option\n');
+
+    // retries: the first attempt fails (no marker yet), the second succeeds.
+    const marker = join(dir, 'retry-marker');
+    const retried = alpha.fork({
+      cmd: ['sh', '-c', `if [ -e ${marker} ]; then echo second; else : > ${marker}; echo first; exit 1; fi`],
+      on: 'beta',
+      retries: 2,
+    });
+    const both = text(retried.stdout);
+    assert.equal((await retried.wait(10_000)).exitCode, 0);
+    assert.equal(retried.attempts, 2);
+    assert.equal(await both, 'first\nsecond\n');
+
+    const t0 = Date.now();
+    const delayed = alpha.fork({ cmd: ['true'], on: 'beta', delay: 0.4 });
+    assert.equal(delayed.state, 'deferred');
+    await delayed.wait(10_000);
+    assert.ok((delayed.info().startedAt ?? 0) - t0 >= 390, 'not started before its delay');
+
+    const expired = alpha.fork({ cmd: ['sleep', '30'], on: 'beta', expiration: Date.now() + 300 });
+    expired.stdout.resume();
+    const ex = await expired.wait(10_000);
+    assert.ok(IkcError.is(ex.error, 'IKC_ERR_JOB_TIMEOUT'), String(ex.error));
+
+    // beta runs 2 at once: with two sleeps there, onBusy 'fail' fails, and of two queued
+    // jobs the higher priority starts first.
+    const hold = [1, 2].map(() => alpha.fork({ cmd: ['sleep', '0.6'], on: 'beta' }));
+    await Promise.all(hold.map(started));
+    const busy = await alpha.fork({ cmd: ['true'], on: 'beta', onBusy: 'fail' }).wait(10_000);
+    assert.ok(IkcError.is(busy.error, 'IKC_ERR_JOB_BUSY'), String(busy.error));
+    const order: string[] = [];
+    const low = alpha.fork({ cmd: ['true'], on: 'beta', name: 'low', priority: 1 });
+    const high = alpha.fork({ cmd: ['true'], on: 'beta', name: 'high', priority: 5 });
+    for (const j of [low, high]) j.on('start', () => order.push(j.name));
+    await eventually(() => low.state === 'queued' && high.state === 'queued', 5_000, 'both queued there');
+    await Promise.all([low.wait(10_000), high.wait(10_000)]);
+    assert.deepEqual(order, ['high', 'low']);
+  });
+
+  it("posts the job's events to the forking session (ctx.fork with on)", async () => {
+    const events: string[] = [];
+    const done = new Promise<void>((resolve) => {
+      alpha.spawn({
+        events: {
+          _start: (ctx) => {
+            ctx.fork({ cmd: ['true'], on: 'beta' });
+          },
+          _job: (_ctx, e: { type: string; job: JobInfo }) => {
+            events.push(`${e.type} ${e.job.kernel}`);
+            if (e.type === 'finish' || e.type === 'fail') resolve();
+          },
+        },
+      });
+    });
+    await done;
+    assert.deepEqual(events, ['start beta', 'finish beta']);
+  });
+
   it('keeps dependsOn order across kernels', async () => {
     const order: string[] = [];
     const a = alpha.fork({ cmd: ['sleep', '0.3'], name: 'a' });
