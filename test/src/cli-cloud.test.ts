@@ -403,7 +403,7 @@ describe('ikc verbs against a cloud of two ikc kernels (alpha, beta)', { concurr
       const calc = rows.find((l) => /\scalc\s/.test(l));
       assert.match(calc ?? '', /^\S+\s+calc\s+add,mul,ping,fail$/, r.stdout);
       assert.ok(
-        rows.some((l) => /\sikc\s+info,peers,ls$/.test(l)),
+        rows.some((l) => /\sikc\s+info,peers,ls,jobs$/.test(l)),
         r.stdout,
       );
       assert.ok(!rows.some((l) => /\sutil\s/.test(l)), 'util runs on beta, not on alpha');

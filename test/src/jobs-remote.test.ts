@@ -171,6 +171,9 @@ describe('jobs forked on another kernel', () => {
     const module = alpha.fork({ module: `${TASKS}.nope.js`, export: 'add', on: 'beta' });
     assert.ok(IkcError.is((await module.wait(10_000)).error, 'IKC_ERR_JOB_NOT_ALLOWED'));
     assert.equal(existsSync(marker), false, 'the refused command never ran');
+    // A kernel nobody knows: the fork never left, so the job is not "lost" but unreachable.
+    const ghost = await alpha.fork({ cmd: ['true'], on: 'ghost' }).wait(10_000);
+    assert.ok(IkcError.is(ghost.error, 'IKC_ERR_UNREACHABLE'), String(ghost.error));
   });
 
   it('suspends, resumes and kills the process group there', async () => {

@@ -31,6 +31,8 @@ const USAGE_CODES = new Set([
 const UNREACHABLE_CODES = new Set([
   'IKC_ERR_UNREACHABLE',
   'IKC_ERR_TIMEOUT',
+  // `ikc fork --timeout S` ran out: the job was killed (timed out, like `ikc call --timeout`).
+  'IKC_ERR_JOB_TIMEOUT',
   'IKC_ERR_CONNECT',
   'IKC_ERR_KERNEL_STOPPED',
   'IKC_ERR_HANDSHAKE',

@@ -36,6 +36,15 @@ export interface Placement {
 /** How long a `*` fork waits for each kernel's offer (milliseconds). */
 const OFFER_TIMEOUT_MS = 2000;
 
+/**
+ * The mesh's word that a call never reached its kernel: no route there from here (its
+ * details say `undelivered`), or a host on the way answered that it has none.
+ */
+function neverSent(err: unknown): boolean {
+  const e = err as { code?: unknown; name?: unknown; details?: { undelivered?: unknown } };
+  return e.code === 'IKC_ERR_UNREACHABLE' && (e.details?.undelivered === true || e.name === 'RemoteError');
+}
+
 /** Codes that mean the kernel running the job, or the way to it, is gone. */
 const LOST = new Set(['IKC_ERR_UNDELIVERED', 'IKC_ERR_UNREACHABLE', 'IKC_ERR_NO_SESSION']);
 
@@ -89,9 +98,12 @@ export class RemoteRun {
       this.know(executor);
     } catch (err) {
       const code = (err as { code?: unknown }).code;
-      // The fork may have reached the other kernel, and the job may run there: lost, not refused.
-      if (this.executor || (typeof code === 'string' && (LOST.has(code) || code === 'IKC_ERR_TIMEOUT')))
-        this.lost((err as Error).message);
+      // The fork may have reached the other kernel, and the job may run there: lost, not
+      // refused. Unless the mesh says it never left (no route to that kernel at all).
+      const maybeThere =
+        this.executor !== undefined ||
+        (typeof code === 'string' && (LOST.has(code) || code === 'IKC_ERR_TIMEOUT') && !neverSent(err));
+      if (maybeThere) this.lost((err as Error).message);
       else this.fail(err instanceof Error ? err : new Error(String(err)));
     }
   }

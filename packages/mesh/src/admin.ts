@@ -3,13 +3,14 @@ import type { MeshKernel } from './node.js';
 
 /**
  * The session every host kernel runs under the alias `ikc`: read-only facts about the
- * kernel, published so that `ikc peers` and `ikc ls KERNEL` work from anywhere in the cloud.
+ * kernel, published so that `ikc peers`, `ikc ls KERNEL` and `ikc jobs KERNEL` work from
+ * anywhere in the cloud.
  */
 export function adminSession(kernel: MeshKernel): SessionDefinition {
   const started = Date.now();
   return {
     alias: 'ikc',
-    publish: ['info', 'peers', 'ls'],
+    publish: ['info', 'peers', 'ls', 'jobs'],
     events: {
       info: () => ({
         name: kernel.name,
@@ -33,6 +34,17 @@ export function adminSession(kernel: MeshKernel): SessionDefinition {
         ...kernel.peers(),
       ],
       ls: () => kernel.list(),
+      /** The job queue: its bounds and counts, and every job not yet reaped (docs/jobs.md). */
+      jobs: () => {
+        const jobs = kernel.jobs;
+        return {
+          kernel: kernel.name,
+          maxProc: jobs?.maxProc ?? 0,
+          active: jobs?.activeCount ?? 0,
+          waiting: jobs?.waitingCount ?? 0,
+          jobs: jobs?.list() ?? [],
+        };
+      },
     },
   };
 }

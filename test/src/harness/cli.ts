@@ -36,6 +36,8 @@ export interface RunOptions {
   cwd?: string;
   /** Kill the process (SIGKILL) if it has not exited by then; default 30 s. */
   timeoutMs?: number;
+  /** Written to the process's stdin, which is then closed (default: stdin is /dev/null). */
+  input?: string | Buffer;
 }
 
 /** A long-running `ikc` process (kernel, monitor) whose output can be waited for. */
@@ -109,9 +111,13 @@ export class CliSandbox {
     const child = spawn(process.execPath, [IKC_MAIN, ...args], {
       cwd: opts.cwd ?? this.dir,
       env: this.env(opts.env),
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
     this.procs.add(child);
+    if (opts.input !== undefined) {
+      child.stdin?.on('error', () => {}); // EPIPE: the process did not read it all; its exit says why
+      child.stdin?.end(opts.input);
+    }
     let out = '';
     let err = '';
     const waiters = new Set<() => void>();

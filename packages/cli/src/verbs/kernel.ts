@@ -29,7 +29,9 @@ export async function kernel(options: KernelOptions): Promise<number> {
   const k = await startKernel({ ...fromConfig(config), logger });
   logger.info({ kernel: k.name, id: k.id, config: file ?? '(defaults)' }, 'kernel started');
   const where = [k.listenAddress && `ws://${k.listenAddress}`, k.socketPath].filter(Boolean).join(' and ');
-  const sessions = k.list().filter((s) => s.aliases[0] !== 'ikc');
+  // The kernel's own sessions (ikc, and ikc.jobs that forks for others) are not the user's.
+  const forker = k.jobService?.session.id;
+  const sessions = k.list().filter((s) => s.aliases[0] !== 'ikc' && s.id !== forker);
   const example = sessions.find((s) => s.published.length > 0 && s.aliases.length > 0);
   const flag = options.config ? ` --config ${options.config}` : '';
   process.stdout.write(
@@ -42,6 +44,7 @@ export async function kernel(options: KernelOptions): Promise<number> {
       `  npx ikc${flag} ls`,
       ...(example ? [`  npx ikc${flag} call poe:///${example.aliases[0]}/${example.published[0]} 2 3`] : []),
       `  npx ikc${flag} monitor`,
+      `  npx ikc${flag} fork -- uname -a`,
       'Ctrl-C stops it gracefully.',
       '',
     ].join('\n'),
