@@ -100,6 +100,20 @@ describe('README', () => {
         { env },
       );
       assert.equal(call.out, '5\n', call.err);
+      assert.match(readFileSync(join(root, 'README.md'), 'utf8'), /npx ikc fork -- sh -c 'echo hi; exit 3'/);
+      const fork = await run(
+        [
+          join(root, 'packages', 'cli', 'dist', 'src', 'main.js'),
+          'fork',
+          '--',
+          'sh',
+          '-c',
+          'echo hi; exit 3',
+        ],
+        { env },
+      );
+      assert.equal(fork.out, 'hi\n', fork.err);
+      assert.equal(fork.code, 3);
       process.kill(-(child.pid as number), 'SIGINT'); // the process group, as Ctrl-C in a terminal
       await exited; // npm itself dies of the SIGINT, as in a terminal; the kernel stops gracefully:
       assert.match(err, /"signal":"SIGINT","msg":"shutting down"/);
