@@ -1,6 +1,6 @@
 /**
- * @ikc/jobs: the process pool's call rate and a job's start-up time, each next to a
- * baseline measured in the same process run.
+ * @ikc/jobs: the process pool's call rate, a job's start-up time, and remote jobs' stdout
+ * throughput and start-up, each next to a baseline measured in the same process run.
  *
  * - pool calls: CALLS calls of a trivial export (`echo(i)` returns i) on a pool of 2 warm
  *   workers, one call at a time and all CALLS in flight at once, against Node's own
@@ -12,15 +12,28 @@
  *   arrives, against `child_process.spawn` of the same argv until its first stdout chunk;
  *   for `node -e "process.stdout.write('x')"` (node's own start-up dominates) and for
  *   `/bin/echo x` (the fork, exec and pipe path alone).
+ * - remote jobs (jobs/remote.ts): a second kernel, `beta`, runs in a child process; this
+ *   process runs kernel `alpha`. Fork to first byte of `/bin/echo x`, local against remote,
+ *   in round trips of a trivial remote call measured alongside. Stdout throughput of
+ *   `head -c N /dev/zero` forked on beta with `on: 'beta'`, against a raw `ws` server process
+ *   that spawns the same command and sends its chunks over one connection; peak RSS and CPU
+ *   time of both processes during each transfer.
  *
  * Every figure is the median of RUNS runs after a warm-up (IKC_BENCH_RUNS, default 5); the
  * contenders of a measure run interleaved, one run each in turn. docs/performance.md
  * ("Jobs") has the figures.
+ *
+ * Environment: IKC_BENCH_JOBS=pool,start,remote-start,stream picks parts;
+ * IKC_BENCH_JOBS_SECONDS sets a throughput run's length (default 2); IKC_BENCH_CHILD_FLAGS
+ * passes node flags to the child processes (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { Jobs, type Pool } from '@ikc/jobs';
 import { Kernel } from '@ikc/kernel';
 import { fmt, median, type Row, RUNS, report } from './harness.js';
+import { benchRemoteStart, benchStream, startRemote } from './jobs/remote.js';
+
+const PARTS = new Set((process.env.IKC_BENCH_JOBS ?? 'pool,start,remote-start,stream').split(','));
 
 /** Pool calls per measured run (each shape). */
 const CALLS = 10_000;
@@ -202,6 +215,17 @@ async function startBench(jobs: Jobs): Promise<void> {
 
 const kernel = new Kernel({ name: 'bench', processSignals: false });
 const jobs = new Jobs(kernel, { maxProc: 4 });
-await poolBench(jobs);
-await startBench(jobs);
+if (PARTS.has('pool')) await poolBench(jobs);
+if (PARTS.has('start')) await startBench(jobs);
 await jobs.close();
+
+if (PARTS.has('stream') || PARTS.has('remote-start')) {
+  const remote = await startRemote();
+  try {
+    // Starts first: a fork's cost grows with the forking process's RSS, which a transfer raises.
+    if (PARTS.has('remote-start')) await benchRemoteStart(remote);
+    if (PARTS.has('stream')) await benchStream(remote);
+  } finally {
+    await remote.close();
+  }
+}

@@ -231,7 +231,9 @@ export class Jobs implements JobControl {
     if (defer) this.deferred.set(job, waiting);
     else if (remote) this.remoteReady.push(job);
     else this.ready.push(job);
-    this.schedule();
+    // A fork for another kernel starts after the turn of the event loop, so that the reply
+    // to its fork (which carries the executor) leaves before the spawn blocks this thread.
+    this.schedule(givenId !== undefined);
     return job;
   }
 
@@ -398,10 +400,11 @@ export class Jobs implements JobControl {
     );
   }
 
-  private schedule(): void {
+  private schedule(afterIo = false): void {
     if (this.pumpQueued || this.closing) return;
     this.pumpQueued = true;
-    queueMicrotask(this.pump);
+    if (afterIo) setImmediate(this.pump);
+    else queueMicrotask(this.pump);
   }
 
   /** Moves deferred jobs whose time has come into the queue, and starts queued jobs while slots are free. */

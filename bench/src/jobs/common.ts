@@ -1,0 +1,74 @@
+/**
+ * What the jobs benchmark's processes share: the name of the kernel that runs remote jobs,
+ * the commands it allows, and peak-RSS figures that can be reset between runs.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import type { Jobs } from '@ikc/jobs';
+
+/** The kernel in the child process that forks jobs for the benchmark's kernel. */
+export const BETA = 'beta';
+
+/** The benchmark's own kernel (this process). */
+export const ALPHA = 'alpha';
+
+/** What beta forks for others (`jobs.allow`): the bulk source and the first-byte job. */
+export const ALLOW = ['head', '/bin/echo'];
+
+/** The bulk job: `size` zero bytes on stdout. */
+export function bulkCommand(bytes: number): string[] {
+  return ['head', '-c', String(bytes), '/dev/zero'];
+}
+
+/** The first-byte job. */
+export const ECHO_ARGV = ['/bin/echo', 'x'];
+
+/** Starts per measured run of a fork-to-first-byte measure. */
+export const STARTS = 20;
+
+/**
+ * Forks ECHO_ARGV (on `on`, or here) and resolves with the ms from fork() to the first chunk
+ * of its stdout, once the job has ended.
+ */
+export async function firstByteMs(jobs: Jobs, on?: string): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  const job = jobs.fork({ cmd: ECHO_ARGV, ...(on === undefined ? {} : { on }) });
+  job.stdin.end();
+  await new Promise((resolve) => job.stdout.once('data', resolve));
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  job.stdout.resume();
+  job.stderr.resume();
+  await job.wait();
+  return ms;
+}
+
+/**
+ * Largest resident set size since the last resetPeak() (or the process's start), in bytes:
+ * Linux's VmHWM. NaN where /proc is missing.
+ */
+export function peakRss(): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+    return m ? Number(m[1]) * 1024 : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** Sets the peak (VmHWM) back to the RSS now (`5` in /proc/self/clear_refs); returns the RSS. */
+export function resetPeak(): number {
+  try {
+    writeFileSync('/proc/self/clear_refs', '5');
+  } catch {
+    // Not Linux, or not allowed: peaks then cover the process's whole life.
+  }
+  return process.memoryUsage.rss();
+}
+
+/** CPU time this process has used so far, all its threads (GC and JIT helpers too), in seconds. */
+export function cpuSeconds(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
+}
+
+/** Control commands (remote/common.ts serveControl) every helper process of this bench has. */
+export const probeCommands = { resetPeak, peak: peakRss, cpu: cpuSeconds };

@@ -1,0 +1,383 @@
+/**
+ * Remote jobs, measured from this process (kernel `alpha`) against kernel `beta` in a child
+ * process (beta.ts), and against a raw `ws` source in another child (ws-source.ts):
+ *
+ * - stdout throughput: `head -c N /dev/zero` forked on beta (`on: 'beta'`), its job.stdout
+ *   read here and counted, against the same command spawned by the raw ws server, whose
+ *   chunks come here as binary ws messages on one connection. Timed from fork (or request)
+ *   to the last byte. Peak RSS (VmHWM, reset before each run) and CPU time (all threads) of
+ *   this process and of the child during each run.
+ * - fork to first byte: `/bin/echo x` forked by alpha here (local), by beta on itself
+ *   (local, timed there: the same process spawns as for a remote fork, whose cost grows with
+ *   that process's RSS) and by alpha on beta (remote), until the first chunk of job.stdout;
+ *   and the round trip of a trivial remote call (`call(poe://beta/ping, 'echo', i)`)
+ *   between the two kernels: back to back, and one call after each start.
+ *
+ * Contenders run interleaved, one run of each in turn, each after a full GC on both sides.
+ */
+import type { Job, Jobs } from '@ikc/jobs';
+import type { Session } from '@ikc/kernel';
+import { type MeshKernel, silentLogger, startKernel } from '@ikc/mesh';
+import { WebSocket } from 'ws';
+import { fmt, median, type Row, RUNS, report } from '../harness.js';
+import { type Child, spawnChild } from '../remote/child.js';
+import { CLOUD, gc, type Mem, MIB } from '../remote/common.js';
+import { ALPHA, BETA, bulkCommand, cpuSeconds, firstByteMs, peakRss, resetPeak, STARTS } from './common.js';
+
+/** Target length of one measured throughput run, in seconds (IKC_BENCH_JOBS_SECONDS). */
+const RUN_SECONDS = Number(process.env.IKC_BENCH_JOBS_SECONDS ?? 2);
+/** Bytes of the warm-up transfer, from which the measured runs are sized. */
+const WARM_BYTES = 256 * MIB;
+const MIN_BYTES = 64 * MIB;
+const MAX_BYTES = 4096 * MIB;
+/** Remote calls per measured run of the round trip, one at a time. */
+const PINGS = 200;
+/** A run that takes longer than this has hung. */
+const RUN_TIMEOUT_MS = 120_000;
+
+const THROUGHPUT_TARGET = 0.8;
+const FIRST_BYTE_TARGET_RTTS = 3;
+
+interface Ready {
+  address: string;
+  pid: number;
+}
+
+export interface RemoteSetup {
+  alpha: MeshKernel;
+  jobs: Jobs;
+  beta: Child<Ready>;
+  source: Child<Ready>;
+  raw: RawClient;
+  ping: Session;
+  close(): Promise<void>;
+}
+
+function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took over ${RUN_TIMEOUT_MS} ms`)), RUN_TIMEOUT_MS);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+// ---- the raw ws client -----------------------------------------------------------------------
+
+interface RawClient {
+  /** Has the source run `argv`; resolves with the bytes of its stdout once it ended. */
+  run(argv: string[]): Promise<{ bytes: number; exitCode: number | null }>;
+  close(): void;
+}
+
+async function rawClient(address: string): Promise<RawClient> {
+  const ws = new WebSocket(`ws://${address}`, { perMessageDeflate: false });
+  ws.binaryType = 'nodebuffer';
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
+  let bytes = 0;
+  let done: ((r: { bytes: number; exitCode: number | null }) => void) | undefined;
+  ws.on('message', (data: Buffer, isBinary: boolean) => {
+    if (isBinary) {
+      bytes += data.length;
+      return;
+    }
+    const { end, error } = JSON.parse(String(data)) as { end: number | null; error?: string };
+    if (error) throw new Error(`raw source: ${error}`);
+    const resolve = done;
+    done = undefined;
+    resolve?.({ bytes, exitCode: end });
+  });
+  return {
+    run(argv) {
+      bytes = 0;
+      return new Promise((resolve) => {
+        done = resolve;
+        ws.send(JSON.stringify(argv));
+      });
+    },
+    close: () => ws.close(),
+  };
+}
+
+// ---- setup -------------------------------------------------------------------------------------
+
+export async function startRemote(): Promise<RemoteSetup> {
+  const [beta, source] = await Promise.all([
+    spawnChild<Ready>('../jobs/beta', []),
+    spawnChild<Ready>('../jobs/ws-source', []),
+  ]);
+  const alpha = await startKernel({
+    kernel: { name: ALPHA, listen: '127.0.0.1:0', socket: false },
+    cloud: { name: CLOUD.name, secret: CLOUD.secret, seeds: [beta.ready.address] },
+    logger: silentLogger,
+    processSignals: false,
+    admin: false,
+  });
+  const jobs = alpha.jobs as Jobs;
+  // beta is usable once a call reaches its session.
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      await alpha.callWith({ timeoutMs: 1000 }, `poe://${BETA}/ping/echo`, 1);
+      break;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await sleep(50);
+    }
+  }
+  const ping = await alpha.resolve(`poe://${BETA}/ping`);
+  const raw = await rawClient(source.ready.address);
+  return {
+    alpha,
+    jobs,
+    beta,
+    source,
+    raw,
+    ping,
+    async close() {
+      raw.close();
+      await alpha.stop();
+      await Promise.all([beta.stop(), source.stop()]);
+    },
+  };
+}
+
+// ---- stdout throughput -------------------------------------------------------------------------
+
+interface StreamRun {
+  /** Bytes per second. */
+  rate: number;
+  /** This process's (alpha's, or the raw client's) RSS at the start and its peak, bytes. */
+  hereStart: number;
+  herePeak: number;
+  /** The child's (beta's, or the raw source's) RSS at the start and its peak, bytes. */
+  thereStart: number;
+  therePeak: number;
+  /** CPU seconds (all threads) per GiB moved, of this process and of the child. */
+  hereCpu: number;
+  thereCpu: number;
+}
+
+interface StreamContender {
+  name: string;
+  child: Child<Ready>;
+  /** Moves `bytes` and resolves with the bytes that arrived. */
+  move(bytes: number): Promise<number>;
+}
+
+async function ikcMove(jobs: Jobs, bytes: number): Promise<number> {
+  const job: Job = jobs.fork({ cmd: bulkCommand(bytes), on: BETA });
+  job.stdin.end();
+  job.stderr.resume();
+  let got = 0;
+  job.stdout.on('data', (chunk: Buffer) => {
+    got += chunk.length;
+  });
+  await new Promise<void>((resolve, reject) => {
+    job.stdout.once('end', resolve);
+    job.stdout.once('error', reject);
+  });
+  const outcome = await job.wait();
+  if (outcome.exitCode !== 0) throw new Error(`remote head exited ${outcome.exitCode}: ${outcome.error}`);
+  return got;
+}
+
+async function rawMove(raw: RawClient, bytes: number): Promise<number> {
+  const r = await raw.run(bulkCommand(bytes));
+  if (r.exitCode !== 0) throw new Error(`raw head exited ${r.exitCode}`);
+  return r.bytes;
+}
+
+async function streamRun(c: StreamContender, bytes: number): Promise<StreamRun> {
+  gc();
+  await c.child.request('gc');
+  const hereStart = resetPeak();
+  const thereStart = await c.child.request<number>('resetPeak');
+  const thereCpu0 = await c.child.request<number>('cpu');
+  const hereCpu0 = cpuSeconds();
+  const start = process.hrtime.bigint();
+  const got = await withTimeout(c.move(bytes), `${c.name}, ${bytes} bytes`);
+  const ns = Number(process.hrtime.bigint() - start);
+  const hereCpu = cpuSeconds() - hereCpu0;
+  if (got !== bytes) throw new Error(`${c.name}: ${got} bytes arrived, ${bytes} sent`);
+  const thereCpu = (await c.child.request<number>('cpu')) - thereCpu0;
+  const herePeak = peakRss();
+  const therePeak = await c.child.request<number>('peak');
+  const gib = bytes / (1024 * MIB);
+  return {
+    rate: (bytes * 1e9) / ns,
+    hereStart,
+    herePeak,
+    thereStart,
+    therePeak,
+    hereCpu: hereCpu / gib,
+    thereCpu: thereCpu / gib,
+  };
+}
+
+const MB = 1e6;
+const RAW_STREAM = 'raw ws, same command spawned by the ws server (baseline)';
+const IKC_STREAM = "ikc, job forked on beta (on: 'beta'), job.stdout read";
+const HERE_RAW = 'raw ws: receiving client (this process)';
+const HERE_IKC = 'ikc: alpha (this process, reads job.stdout)';
+const THERE_RAW = 'raw ws: server (child process, spawns head)';
+const THERE_IKC = 'ikc: beta (child process, forks head)';
+
+export async function benchStream(s: RemoteSetup): Promise<boolean> {
+  const contenders: StreamContender[] = [
+    { name: RAW_STREAM, child: s.source, move: (n) => rawMove(s.raw, n) },
+    { name: IKC_STREAM, child: s.beta, move: (n) => ikcMove(s.jobs, n) },
+  ];
+  const warm = [];
+  for (const c of contenders) warm.push(await streamRun(c, WARM_BYTES));
+  const slowest = Math.min(...warm.map((w) => w.rate));
+  const sized = Math.round((slowest * RUN_SECONDS) / MIB) * MIB;
+  const bytes = Math.min(MAX_BYTES, Math.max(MIN_BYTES, sized));
+  const runs: StreamRun[][] = contenders.map(() => []);
+  for (let r = 0; r < RUNS; r++) {
+    for (let i = 0; i < contenders.length; i++)
+      runs[i]?.push(await streamRun(contenders[i] as StreamContender, bytes));
+  }
+  const med = (i: number, key: keyof StreamRun) => median((runs[i] as StreamRun[]).map((x) => x[key]));
+  const target = `≥ ${THROUGHPUT_TARGET}x raw ws`;
+  report(`Remote job stdout throughput (\`head -c\` ${bytes / MIB} MiB of /dev/zero, one job at a time)`, [
+    { name: RAW_STREAM, value: med(0, 'rate') / MB, unit: 'MB/s' },
+    { name: IKC_STREAM, value: med(1, 'rate') / MB, unit: 'MB/s', baseline: RAW_STREAM, target },
+  ]);
+  const mib = (i: number, key: keyof StreamRun) => fmt(med(i, key) / MIB);
+  // Per process: this one (the raw client, or alpha) and the child (the raw server, or beta).
+  const perProcess = (key: 'Peak' | 'Cpu', scale: number, unit: string): Row[] => [
+    { name: HERE_RAW, value: med(0, `here${key}`) / scale, unit },
+    { name: HERE_IKC, value: med(1, `here${key}`) / scale, unit, baseline: HERE_RAW },
+    { name: THERE_RAW, value: med(0, `there${key}`) / scale, unit },
+    { name: THERE_IKC, value: med(1, `there${key}`) / scale, unit, baseline: THERE_RAW },
+  ];
+  report('Peak RSS during one transfer (VmHWM, reset at its start)', perProcess('Peak', MIB, 'MiB'));
+  report(
+    'CPU time per GiB moved (user + system, all threads of the process; not head itself)',
+    perProcess('Cpu', 1, 'CPU s/GiB'),
+  );
+  const lines = contenders.map((c, i) => {
+    const rs = (runs[i] as StreamRun[]).map((x) => fmt(x.rate / MB)).join(', ');
+    return `- ${c.name}: runs ${rs} MB/s; RSS at start ${mib(i, 'hereStart')} MiB here, ${mib(i, 'thereStart')} MiB there`;
+  });
+  console.log(`${lines.join('\n')}\n`);
+  const ratio = med(1, 'rate') / med(0, 'rate');
+  const met = ratio >= THROUGHPUT_TARGET;
+  console.log(`- target ikc ${target}: ${met ? 'met' : 'NOT met'} (${ratio.toFixed(2)}x)\n`);
+  return met;
+}
+
+// ---- fork to first byte, local and remote ------------------------------------------------------
+
+async function ping(s: RemoteSetup, i: number): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  if ((await s.alpha.call(s.ping, 'echo', i)) !== i) throw new Error('bad echo');
+  return Number(process.hrtime.bigint() - t0) / 1e6;
+}
+
+interface StartRound {
+  /** Medians, ms: fork to first byte, local on alpha, local on beta, remote; a call after each start. */
+  alpha: number;
+  beta: number;
+  remote: number;
+  ping: number;
+  /** Medians of the differences of each start's triple, ms: remote − local on beta, on alpha. */
+  overBeta: number;
+  overAlpha: number;
+}
+
+/**
+ * STARTS triples of starts, one after the other: local on alpha, local on beta (timed
+ * there, asked over the control channel), remote; then one remote call. Differences are
+ * taken within each triple, so a slow moment of the machine hits all three.
+ */
+async function startRound(s: RemoteSetup): Promise<StartRound> {
+  const alpha: number[] = [];
+  const beta: number[] = [];
+  const remote: number[] = [];
+  const pings: number[] = [];
+  for (let i = 0; i < STARTS; i++) {
+    alpha.push(await firstByteMs(s.jobs));
+    beta.push(await s.beta.request<number>('firstByte'));
+    remote.push(await firstByteMs(s.jobs, BETA));
+    pings.push(await ping(s, i));
+  }
+  return {
+    alpha: median(alpha),
+    beta: median(beta),
+    remote: median(remote),
+    ping: median(pings),
+    overBeta: median(remote.map((x, i) => x - (beta[i] as number))),
+    overAlpha: median(remote.map((x, i) => x - (alpha[i] as number))),
+  };
+}
+
+/** Median ms of a trivial remote call, PINGS back to back. */
+async function roundTrips(s: RemoteSetup): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < PINGS; i++) times.push(await ping(s, i));
+  return median(times);
+}
+
+const LOCAL_ALPHA = 'local on alpha: alpha.jobs.fork, timed in alpha';
+const LOCAL_BETA = 'local on beta: beta.jobs.fork, timed in beta';
+const REMOTE_START = "remote: alpha.jobs.fork({ on: 'beta' }), timed in alpha";
+const RTT_LOOP = 'round trip alpha → beta → alpha (call ping.echo), back to back';
+const RTT_IDLE = 'round trip, one call after each start';
+
+export async function benchRemoteStart(s: RemoteSetup): Promise<boolean> {
+  const names = ['alpha', 'beta', 'remote', 'over', 'rtt', 'idle', 'diff', 'diffAlpha', 'diffIdle'] as const;
+  type Name = (typeof names)[number];
+  const results = Object.fromEntries(names.map((n) => [n, [] as number[]])) as Record<Name, number[]>;
+  await withTimeout(startRound(s), 'warm-up');
+  await withTimeout(roundTrips(s), 'warm-up');
+  for (let r = 0; r < RUNS; r++) {
+    gc();
+    await s.beta.request('gc');
+    const round = await withTimeout(startRound(s), 'starts');
+    const rtt = await withTimeout(roundTrips(s), 'round trips');
+    results.alpha.push(round.alpha);
+    results.beta.push(round.beta);
+    results.remote.push(round.remote);
+    results.over.push(round.overBeta);
+    results.rtt.push(rtt);
+    results.idle.push(round.ping);
+    results.diff.push(round.overBeta / rtt);
+    results.diffAlpha.push(round.overAlpha / rtt);
+    results.diffIdle.push(round.overBeta / round.ping);
+  }
+  const m = (name: Name) => median(results[name]);
+  const target = `≤ ${FIRST_BYTE_TARGET_RTTS}`;
+  report(`Fork to first byte of stdout, local and remote (${STARTS} triples of starts per run)`, [
+    { name: LOCAL_ALPHA, value: m('alpha'), unit: 'ms' },
+    { name: LOCAL_BETA, value: m('beta'), unit: 'ms', baseline: LOCAL_ALPHA },
+    { name: REMOTE_START, value: m('remote'), unit: 'ms', baseline: LOCAL_BETA },
+    { name: 'remote − local on beta (median of each triple’s difference)', value: m('over'), unit: 'ms' },
+    { name: RTT_LOOP, value: m('rtt'), unit: 'ms' },
+    { name: RTT_IDLE, value: m('idle'), unit: 'ms', baseline: RTT_LOOP },
+    { name: 'remote − local on beta, in back-to-back round trips', value: m('diff'), unit: 'RTT', target },
+    { name: 'remote − local on alpha, in back-to-back round trips', value: m('diffAlpha'), unit: 'RTT' },
+    { name: 'remote − local on beta, in after-start round trips', value: m('diffIdle'), unit: 'RTT' },
+  ]);
+  const perRun = (name: Name, digits = 2) => results[name].map((x) => x.toFixed(digits)).join(', ');
+  const rss = await s.beta.request<Mem>('mem');
+  console.log(
+    `- runs: local on alpha ${perRun('alpha')} ms; local on beta ${perRun('beta')} ms; remote ${perRun('remote')} ms; ` +
+      `round trip ${perRun('rtt', 3)} ms back to back, ${perRun('idle', 3)} ms after a start; ` +
+      `remote − local on beta ${perRun('over')} ms, ${perRun('diff', 1)} RTT\n` +
+      `- RSS now (a fork's cost grows with the forking process's): alpha ${fmt(process.memoryUsage.rss() / MIB)} MiB, ` +
+      `beta ${fmt(rss.rss / MIB)} MiB`,
+  );
+  const met = m('diff') <= FIRST_BYTE_TARGET_RTTS;
+  console.log(
+    `- target remote ≤ local + ${FIRST_BYTE_TARGET_RTTS} round trips: ${met ? 'met' : 'NOT met'}\n`,
+  );
+  return met;
+}

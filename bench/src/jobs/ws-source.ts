@@ -1,0 +1,50 @@
+/**
+ * The raw baseline of the remote job's stdout, in a process of its own: `node ws-source.js`.
+ * A `ws` server (no compression): each text message on a connection is a JSON argv; the
+ * server spawns it and sends its stdout's chunks, as they come, as binary messages on that
+ * connection, then a text message `{"end":exitCode}`. It stops reading the pipe while more
+ * than HIGH_WATER bytes wait in the connection's buffer (the ikc side's credit window), so
+ * neither side holds more than a window. Prints `{"ready":{"address":...}}` and serves
+ * control commands (remote/common.ts) until stdin closes.
+ */
+import { spawn } from 'node:child_process';
+import { WebSocketServer } from 'ws';
+import { mem, send, serveControl } from '../remote/common.js';
+import { probeCommands } from './common.js';
+
+/** Bytes buffered on the connection before the pipe is paused (ikc's CHANNEL_WINDOW). */
+const HIGH_WATER = 1024 * 1024;
+
+const server = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false });
+await new Promise<void>((resolve, reject) => {
+  server.once('listening', resolve);
+  server.once('error', reject);
+});
+
+server.on('connection', (ws) => {
+  ws.on('message', (data, isBinary) => {
+    if (isBinary) return;
+    const argv = JSON.parse(String(data)) as string[];
+    const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
+    const out = child.stdout;
+    const sent = () => {
+      if (out.isPaused() && ws.bufferedAmount < HIGH_WATER) out.resume();
+    };
+    out.on('data', (chunk: Buffer) => {
+      ws.send(chunk, sent);
+      if (ws.bufferedAmount >= HIGH_WATER) out.pause();
+    });
+    let error: string | undefined;
+    child.once('error', (err) => {
+      error = err.message;
+    });
+    child.once('close', (code) => ws.send(JSON.stringify({ end: code, error })));
+  });
+});
+
+const port = (server.address() as { port: number }).port;
+serveControl(probeCommands, async () => {
+  for (const c of server.clients) c.terminate();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+});
+send({ ready: { address: `127.0.0.1:${port}`, pid: process.pid, mem: mem() } });
