@@ -410,6 +410,29 @@ describe('where a remote job goes, and what happens when a kernel goes', () => {
     }
   });
 
+  it('a link down past the resume window: the job is killed there and lost here', async () => {
+    const beta = await remote('window-beta', { allow: ['sleep'] }, { resumeWindowMs: 1_000 });
+    const proxy = await CutProxy.to(beta.listen);
+    // alpha does not listen: once the proxy is gone, neither side can reach the other.
+    const alpha = await startKernel({
+      kernel: { name: 'window-alpha', listen: false, socket: false },
+      cloud: { ...cloud, seeds: [proxy.address] },
+      mesh: { resumeWindowMs: 1_500, reconnectMinMs: 50, reconnectMaxMs: 200 },
+      logger: silentLogger,
+      processSignals: false,
+    });
+    kernels.push(alpha);
+    const job = alpha.fork({ cmd: ['sleep', '30'], on: 'window-beta' });
+    const pid = await started(job);
+    await proxy.close();
+    const t0 = Date.now();
+    const outcome = await job.wait(15_000);
+    assert.ok(IkcError.is(outcome.error, 'IKC_ERR_JOB_LOST'), String(outcome.error));
+    await eventually(() => liveMembers(pid).length === 0, 10_000, 'beta killed the orphan');
+    const ms = Date.now() - t0;
+    assert.ok(ms >= 900, `not before the resume window (${ms} ms)`);
+  });
+
   it('a link cut in mid-stream loses nothing: 200,000 lines arrive whole and in order', async () => {
     const beta = await remote('cut-beta', { allow: ['seq'] });
     const proxy = await CutProxy.to(beta.listen);
