@@ -72,7 +72,7 @@ const TITLE = 'Cloud in network namespaces: failure detection (4 kernels on 4 ho
 const HOSTS = 4;
 const VICTIMS = [1, 2, 3];
 const PAUSE_MS = 2_000;
-/** After a pause begins, how long a death caused by it could still come: 4 s suspicion, a last-chance probe, slack. */
+/** After a pause begins, how long a death caused by it could still come: a failed probe, a 2 s suspicion floor (longer unconfirmed), slack. */
 const PAUSE_WATCH_MS = 9_000;
 const cloud = { name: 'bench-cloud', secret: 'bench in namespaces' };
 

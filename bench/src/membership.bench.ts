@@ -7,7 +7,8 @@
  * 1. bytes sent per member per second over a quiet minute (estimated msgpack sizes);
  * 2. a join: simulated time until 99.9% of the members have it (member-up);
  * 3. a crash: time until a first member declares it dead, then until 99.9% have;
- * 4. 10% message loss: false deaths (a member declared dead while it runs), and bytes.
+ * 4. 10% message loss: false deaths (a member declared dead while it runs), suspicions
+ *    raised, and bytes, split by message type and with the suspicions and refutations apart.
  * Figures are simulated time, so they do not depend on the machine; the median over seeds
  * is shown. Next to the spread times: Serf's convergence model for the same N, fanout and
  * interval (see docs/performance.md, "Membership simulation").
@@ -16,7 +17,7 @@
  * a restored member list would be), not by 1,000 simultaneous joins, whose gossip would
  * take most of the time budget and is not what is measured here.
  */
-import { defaultOptions, type Membership, MemoryNetwork, MessageType } from '@ikc/membership';
+import { defaultOptions, type Membership, MemoryNetwork, MessageType, UpdateKind } from '@ikc/membership';
 import { median, type Row, RUNS, report } from './harness.js';
 
 const SIZES = [10, 100, 1_000] as const;
@@ -25,11 +26,11 @@ const o = defaultOptions();
 const GOSSIP_S = o.gossipIntervalMs / 1000;
 /** Seeds per size: the 1,000-member runs cost about 3 s each. */
 const runsFor = (n: number) => (n >= 1_000 ? Math.min(RUNS, 3) : RUNS);
-/** Simulated time under 10% loss, and in how many of the runs (N = 1,000 costs ~0.4 s per simulated s). */
+/** Simulated time under 10% loss, and in how many of the runs (N = 1,000 costs ~0.1 s per simulated s). */
 const LOSS = {
   10: { ms: 600_000, runs: RUNS },
-  100: { ms: 120_000, runs: RUNS },
-  1000: { ms: 60_000, runs: 1 },
+  100: { ms: 300_000, runs: RUNS },
+  1000: { ms: 120_000, runs: RUNS },
 } as const;
 const QUIET_MS = 60_000;
 
@@ -46,10 +47,33 @@ interface RunResult {
   joinMs: number;
   detectMs: number;
   deathSpreadMs: number;
-  quietBytes: { total: number; probe: number; gossip: number; pushPull: number };
+  quietBytes: LoadSplit;
   falseDeaths: number | undefined;
-  lossBytes: number | undefined;
+  lossBytes: LoadSplit | undefined;
   suspicionsPerS: number | undefined;
+}
+
+/** Bytes sent per member per second, and how they split. */
+interface LoadSplit {
+  total: number;
+  probe: number;
+  gossip: number;
+  pushPull: number;
+  /** SUSPECT and ALIVE updates (suspicions, refutations, joins), wherever they travel. */
+  rumours: number;
+}
+
+const PROBE_TYPES = [MessageType.PING, MessageType.ACK, MessageType.NACK, MessageType.PING_REQ];
+
+function loadSplit(net: MemoryNetwork, members: number, ms: number): LoadSplit {
+  const updates = net.stats.updateBytesByKind;
+  return {
+    total: perMemberPerS(net, members, ms),
+    probe: perMemberPerS(net, members, ms, PROBE_TYPES),
+    gossip: perMemberPerS(net, members, ms, [MessageType.GOSSIP]),
+    pushPull: perMemberPerS(net, members, ms, [MessageType.PUSH_PULL]),
+    rumours: ((updates[UpdateKind.SUSPECT] ?? 0) + (updates[UpdateKind.ALIVE] ?? 0)) / members / (ms / 1000),
+  };
 }
 
 /** Bytes per member per second of the message types, since the last resetStats(). */
@@ -77,17 +101,7 @@ function runOnce(n: number, seed: number, withLoss: boolean): RunResult {
   net.countBytes = true;
   net.resetStats();
   net.runFor(QUIET_MS);
-  const quietBytes = {
-    total: perMemberPerS(net, n, QUIET_MS),
-    probe: perMemberPerS(net, n, QUIET_MS, [
-      MessageType.PING,
-      MessageType.ACK,
-      MessageType.NACK,
-      MessageType.PING_REQ,
-    ]),
-    gossip: perMemberPerS(net, n, QUIET_MS, [MessageType.GOSSIP]),
-    pushPull: perMemberPerS(net, n, QUIET_MS, [MessageType.PUSH_PULL]),
-  };
+  const quietBytes = loadSplit(net, n, QUIET_MS);
   net.countBytes = false;
 
   // 2. A join through one member; the others learn it by gossip.
@@ -132,7 +146,7 @@ function runOnce(n: number, seed: number, withLoss: boolean): RunResult {
 
   // 4. 10% loss.
   let falseDeaths: number | undefined;
-  let lossBytes: number | undefined;
+  let lossBytes: LoadSplit | undefined;
   let suspicionsPerS: number | undefined;
   if (withLoss) {
     const window = LOSS[n as keyof typeof LOSS].ms;
@@ -148,7 +162,7 @@ function runOnce(n: number, seed: number, withLoss: boolean): RunResult {
     net.countBytes = true;
     net.resetStats();
     net.runFor(window);
-    lossBytes = perMemberPerS(net, observers.length, window);
+    lossBytes = loadSplit(net, observers.length, window);
     falseDeaths = deaths;
     // Suspicions raised, cluster-wide: each is seen by (about) every member.
     suspicionsPerS = suspicions / observers.length / (window / 1000);
@@ -159,7 +173,7 @@ function runOnce(n: number, seed: number, withLoss: boolean): RunResult {
 
 const started = performance.now();
 const summary: string[] = [];
-const flat: { n: number; total: number; probe: number }[] = [];
+const flat: { n: number; total: number; probe: number; loss: number }[] = [];
 for (const n of SIZES) {
   const results: RunResult[] = [];
   const runs = runsFor(n);
@@ -194,10 +208,23 @@ for (const n of SIZES) {
       target: '0',
     },
     { name: '10% loss: suspicions raised, cluster-wide', value: med((x) => x.suspicionsPerS), unit: '/s' },
-    { name: '10% loss: bytes sent per member', value: med((x) => x.lossBytes), unit: 'B/s' },
+    { name: '10% loss: bytes sent per member', value: med((x) => x.lossBytes?.total), unit: 'B/s' },
+    { name: '  of which probes', value: med((x) => x.lossBytes?.probe), unit: 'B/s' },
+    { name: '  of which gossip', value: med((x) => x.lossBytes?.gossip), unit: 'B/s' },
+    { name: '  of which push-pull', value: med((x) => x.lossBytes?.pushPull), unit: 'B/s' },
+    {
+      name: '  suspicions and refutations (SUSPECT, ALIVE updates), wherever carried',
+      value: med((x) => x.lossBytes?.rumours),
+      unit: 'B/s',
+    },
   ];
   report(`Membership simulation, N = ${n} (${runs} seeds; simulated time)`, rows);
-  flat.push({ n, total: med((x) => x.quietBytes.total), probe: med((x) => x.quietBytes.probe) });
+  flat.push({
+    n,
+    total: med((x) => x.quietBytes.total),
+    probe: med((x) => x.quietBytes.probe),
+    loss: med((x) => x.lossBytes?.total),
+  });
   if (n === 1_000) {
     summary.push(
       `- join known by 99.9% at N = 1,000: ${joinS.toFixed(2)} s, ${joinS <= 2.5 ? 'met' : 'NOT met'} (≤ 2.5 s)`,
@@ -221,6 +248,10 @@ if (n10 && n100 && n1000) {
   );
   summary.push(
     `- per-member total load, quiet, N = 1,000 vs N = 100: ${n1000.total.toFixed(0)} vs ${n100.total.toFixed(0)} B/s (${total.toFixed(2)}x; ${n10.total.toFixed(0)} B/s at N = 10), ${total <= 1.5 ? 'met' : 'NOT met'} (does not grow with N above the push-pull threshold)`,
+  );
+  const loss = n1000.loss / n100.loss;
+  summary.push(
+    `- per-member total load, 10% loss, N = 1,000 vs N = 100: ${n1000.loss.toFixed(0)} vs ${n100.loss.toFixed(0)} B/s (${loss.toFixed(2)}x; ${n10.loss.toFixed(0)} B/s at N = 10), ${loss <= 1.5 ? 'met' : 'NOT met'} (does not grow with N above the push-pull threshold)`,
   );
 }
 console.log(

@@ -42,15 +42,25 @@ export interface MembershipInit {
 const MESSAGE_OVERHEAD_BYTES = 64;
 /** A relay answers NACK after this share of the requester's timeout, so it arrives in time. */
 const NACK_RATIO = 0.8;
+/** Members remembered as heard from lately (the candidates for relays). */
+const HEARD_MAX = 32;
+/** A member counts as heard from lately within this many (unscaled) protocol periods. */
+const HEARD_PERIODS = 2;
 
 interface ProbeWait {
   kind: 'probe';
+  seq: number;
   target: Entry;
   inc: number;
   acked: boolean;
   nacks: number;
   expectedNacks: number;
+  /** Fires at the probe timeout: ping-reqs and the direct retries go out then. */
   indirectTimer: unknown;
+  /** The direct retries still to send, spread over the rest of the period. */
+  retryTimers: unknown[];
+  /** Set for a last-chance probe: the suspicion it was started for. */
+  lastChance: Suspicion | undefined;
 }
 
 interface RelayWait {
@@ -86,6 +96,10 @@ export class Membership {
   private readonly listeners = new Set<MembershipListener>();
   private readonly waits = new Map<number, ProbeWait | RelayWait>();
   private readonly joins = new Map<number, JoinWait>();
+  /** Members with a suspicion timer running (or run out, awaiting its last chance). */
+  private readonly suspects = new Set<Entry>();
+  /** The members heard from lately (any message), oldest first, with when. */
+  private readonly heard = new Map<Entry, number>();
   private seq = 0;
   private status: Status = 'idle';
   private probeList: Entry[] = [];
@@ -127,7 +141,9 @@ export class Membership {
       nameConflict: false,
       local: true,
       unspread: false,
-      lastChance: false,
+      failedAt: Number.NEGATIVE_INFINITY,
+      chances: 0,
+      chanceInFlight: false,
     };
     this.table.add(this.me);
   }
@@ -267,10 +283,12 @@ export class Membership {
       this.clock.clearTimer(t);
     }
     for (const w of this.waits.values()) {
-      this.clock.clearTimer(w.kind === 'probe' ? w.indirectTimer : w.timer);
+      if (w.kind === 'probe') this.clearProbeTimers(w);
+      else this.clock.clearTimer(w.timer);
     }
     this.waits.clear();
-    for (const e of this.table.entries()) e.suspicion?.cancel();
+    for (const e of this.table.entries()) this.endSuspicion(e);
+    this.heard.clear();
     for (const w of new Set(this.joins.values())) this.finishJoin(w);
     this.queue.clear();
     const done = this.leaveDone;
@@ -306,6 +324,8 @@ export class Membership {
   /** Hands this member a message that `from` sent it. Malformed messages are ignored. */
   receive(from: Peer, message: MembershipMessage): void {
     if (!this.running || !isMessage(message)) return;
+    const sender = from.id === undefined ? undefined : this.table.get(from.id);
+    if (sender && sender !== this.me) this.noteHeard(sender);
     const raw = message as unknown as Record<string, unknown>;
     switch (message.type) {
       case MessageType.PING: {
@@ -338,29 +358,63 @@ export class Membership {
 
   // --- Probing -------------------------------------------------------------------------
 
-  /** One protocol period: ping, maybe ping-req, then judge at the end of the period. */
+  /**
+   * One protocol period: ping, maybe ping-req, then judge at the end of the period. The
+   * target is the next member of the round, unless a suspect is due its last chance.
+   */
   private probeTick(): void {
     this.probeTimer = undefined;
     if (this.status !== 'running') return;
-    const o = this.options;
-    const target = this.nextProbeTarget();
+    const period = this.awareness.scale(this.options.probeIntervalMs);
+    const chance = this.lastChanceDue(this.clock.now(), period);
+    const target = chance ?? this.nextProbeTarget();
     if (!target) {
-      this.probeTimer = this.clock.setTimer(() => this.probeTick(), o.probeIntervalMs);
+      this.probeTimer = this.clock.setTimer(() => this.probeTick(), this.options.probeIntervalMs);
       return;
     }
+    if (chance) {
+      chance.chances++;
+      chance.chanceInFlight = true;
+    }
+    const wait = this.probe(target, chance?.suspicion);
+    this.probeTimer = this.clock.setTimer(() => {
+      this.probeTimer = undefined;
+      this.endProbe(wait);
+      this.probeTick();
+    }, period);
+  }
+
+  /**
+   * Probes `target`: a ping now; at the probe timeout, ping-reqs to `indirectChecks` relays
+   * and `directRetries` more direct pings, spread over the rest of the period (any ack, to
+   * any of them, counts). The caller judges it at the end of the period (endProbe).
+   */
+  private probe(target: Entry, lastChance: Suspicion | undefined): ProbeWait {
     const seq = ++this.seq;
     const wait: ProbeWait = {
       kind: 'probe',
+      seq,
       target,
       inc: target.rec.inc,
       acked: false,
       nacks: 0,
       expectedNacks: 0,
       indirectTimer: undefined,
+      retryTimers: [],
+      lastChance,
     };
     this.waits.set(seq, wait);
+    this.sendPing(wait);
+    const timeout = Math.round(this.awareness.scale(this.options.probeTimeoutMs));
+    const rest = this.awareness.scale(this.options.probeIntervalMs) - timeout;
+    wait.indirectTimer = this.clock.setTimer(() => this.probeIndirectly(wait, timeout, rest), timeout);
+    return wait;
+  }
+
+  /** A ping of the probe's target; a suspect learns of it from the ping, so it can refute at once. */
+  private sendPing(wait: ProbeWait): void {
+    const target = wait.target;
     const updates = this.piggyback();
-    // A suspect learns of it from the probe itself, so it can refute at once.
     if (target.rec.state === 'suspect') {
       updates.unshift({
         kind: UpdateKind.SUSPECT,
@@ -369,41 +423,79 @@ export class Membership {
         from: this.me.rec.id,
       });
     }
-    this.send(this.peerOf(target), { type: MessageType.PING, seq, target: target.rec.id, updates });
-    const timeout = Math.round(this.awareness.scale(o.probeTimeoutMs));
-    wait.indirectTimer = this.clock.setTimer(() => this.probeIndirectly(seq, wait, timeout), timeout);
-    this.probeTimer = this.clock.setTimer(
-      () => this.endProbe(seq, wait),
-      this.awareness.scale(o.probeIntervalMs),
-    );
+    this.send(this.peerOf(target), { type: MessageType.PING, seq: wait.seq, target: target.rec.id, updates });
   }
 
-  private probeIndirectly(seq: number, wait: ProbeWait, timeout: number): void {
+  private probeIndirectly(wait: ProbeWait, timeout: number, rest: number): void {
     wait.indirectTimer = undefined;
-    if (wait.acked || this.waits.get(seq) !== wait) return;
+    if (wait.acked || this.waits.get(wait.seq) !== wait) return;
     const target = wait.target;
-    const relays = this.table.pick(
-      this.options.indirectChecks,
-      this.random,
-      (e) => e !== this.me && e !== target && e.rec.state === 'alive',
-    );
+    const relays = this.pickRelays(target);
     wait.expectedNacks = relays.length;
     for (const relay of relays) {
       this.send(this.peerOf(relay), {
         type: MessageType.PING_REQ,
-        seq,
+        seq: wait.seq,
         target: target.rec.id,
         targetAddr: target.rec.addr,
         timeout,
         updates: this.piggyback(),
       });
     }
+    // Direct retries: a ping or its ack lost on the way is the likeliest cause of a failed
+    // direct probe, and the relays' paths are twice as long. Each retry divides the odds
+    // that a live member is suspected by about 1 / (ping-and-ack loss), for one message.
+    const retries = this.options.directRetries;
+    for (let i = 0; i < retries; i++) {
+      const at = Math.floor((i * rest) / (retries + 1));
+      const timer: unknown = this.clock.setTimer(() => {
+        if (!wait.acked && this.waits.get(wait.seq) === wait) this.sendPing(wait);
+      }, at);
+      wait.retryTimers.push(timer);
+    }
   }
 
-  private endProbe(seq: number, wait: ProbeWait): void {
-    this.probeTimer = undefined;
-    this.waits.delete(seq);
+  /**
+   * Relays for probing `target`: alive members heard from lately, picked at random. A relay
+   * that has gone silent too (the far side of a partition, another frozen member) would send
+   * no nack, which Lifeguard reads as our own trouble and answers by slowing our probes
+   * down, when it says nothing about us. Only when no one was heard from lately (then we may
+   * well be the trouble) are the relays picked among all alive members.
+   */
+  private pickRelays(target: Entry): Entry[] {
+    const k = this.options.indirectChecks;
+    const since = this.clock.now() - HEARD_PERIODS * this.options.probeIntervalMs;
+    const fresh: Entry[] = [];
+    for (const [e, at] of this.heard) {
+      if (at >= since && e !== target && e.rec.state === 'alive' && this.table.get(e.rec.id) === e) {
+        fresh.push(e);
+      }
+    }
+    if (fresh.length > 0) return shuffle(fresh, this.random).slice(0, k);
+    return this.table.pick(k, this.random, (e) => e !== this.me && e !== target && e.rec.state === 'alive');
+  }
+
+  private noteHeard(e: Entry): void {
+    this.heard.delete(e);
+    this.heard.set(e, this.clock.now());
+    if (this.heard.size > HEARD_MAX) {
+      for (const oldest of this.heard.keys()) {
+        this.heard.delete(oldest);
+        break;
+      }
+    }
+  }
+
+  private clearProbeTimers(wait: ProbeWait): void {
     this.clock.clearTimer(wait.indirectTimer);
+    for (const t of wait.retryTimers) this.clock.clearTimer(t);
+    wait.retryTimers = [];
+  }
+
+  /** Judges a probe at the end of its period. */
+  private endProbe(wait: ProbeWait): void {
+    this.waits.delete(wait.seq);
+    this.clearProbeTimers(wait);
     if (this.status !== 'running') return;
     if (wait.acked) {
       this.awareness.apply(-1);
@@ -413,17 +505,23 @@ export class Membership {
       this.awareness.apply(wait.expectedNacks > 0 ? wait.expectedNacks - wait.nacks : 1);
     }
     const t = wait.target;
-    const lastChance = t.lastChance && t.rec.state === 'suspect' && t.rec.inc === wait.inc;
-    t.lastChance = false;
-    if (lastChance && wait.acked) {
-      // It answered, yet no refutation came with the answer: give it another full term.
-      this.startSuspicion(t, t.rec.id);
-    } else if (lastChance) {
-      this.deadNode(t.rec.id, wait.inc, this.me.rec.id, false);
-    } else if (!wait.acked) {
-      this.suspectNode(t.rec.id, wait.inc, this.me.rec.id, false);
+    const now = this.clock.now();
+    if (wait.lastChance) t.chanceInFlight = false;
+    // Evidence for a last chance: the latest probe failed (an answer since voids it).
+    t.failedAt = wait.acked ? Number.NEGATIVE_INFINITY : now;
+    const suspicion = t.suspicion;
+    if (suspicion && t.rec.state === 'suspect' && t.rec.inc === wait.inc) {
+      if (!wait.acked && suspicion.deadline <= now) {
+        this.deadNode(t.rec.id, wait.inc, this.me.rec.id, false);
+        return;
+      }
+      if (wait.acked && wait.lastChance === suspicion) {
+        // It answered, yet no refutation came with the answer: give it another full term.
+        this.startSuspicion(t, t.rec.id);
+        return;
+      }
     }
-    this.probeTick();
+    if (!wait.acked) this.suspectNode(t.rec.id, wait.inc, this.me.rec.id, false);
   }
 
   private onAck(seq: number): void {
@@ -432,6 +530,8 @@ export class Membership {
     if (w.kind === 'probe') {
       w.acked = true;
       this.clock.clearTimer(w.indirectTimer);
+      for (const t of w.retryTimers) this.clock.clearTimer(t);
+      w.retryTimers = [];
       return;
     }
     this.waits.delete(seq);
@@ -632,7 +732,9 @@ export class Membership {
         nameConflict: false,
         local: false,
         unspread: quiet,
-        lastChance: false,
+        failedAt: Number.NEGATIVE_INFINITY,
+        chances: 0,
+        chanceInFlight: false,
       };
       this.table.add(e);
       this.addToProbeList(e);
@@ -645,8 +747,7 @@ export class Membership {
     // Only the member raises its incarnation, so a higher one is news, whatever we held;
     // an equal one never is (dead beats suspect beats alive, for one incarnation).
     if (r.inc > e.rec.inc) {
-      e.suspicion?.cancel();
-      e.suspicion = undefined;
+      this.endSuspicion(e);
       e.rec.inc = r.inc;
       e.rec.addr = r.addr;
       e.unspread = quiet;
@@ -683,8 +784,19 @@ export class Membership {
     e.rec.inc = inc;
     this.table.setState(e, 'suspect', this.clock.now());
     this.startSuspicion(e, from);
+    // Probing it soon confirms a real failure sooner (or carries the news to a live suspect).
+    if (from !== this.me.rec.id) this.probeSoon(e);
     if (!quiet) this.queue.enqueue(id, { kind: UpdateKind.SUSPECT, id, inc, from });
     this.emit('suspect', e, prev);
+  }
+
+  /** Moves a member to the next place in the round, if it is still to come in this round. */
+  private probeSoon(e: Entry): void {
+    const list = this.probeList;
+    const i = list.indexOf(e, this.probeIndex);
+    if (i <= this.probeIndex) return;
+    list[i] = list[this.probeIndex] as Entry;
+    list[this.probeIndex] = e;
   }
 
   private startSuspicion(e: Entry, from: string): void {
@@ -694,31 +806,65 @@ export class Membership {
     // No more confirmations can come than there are other members to send them.
     const k = n - 2 < o.suspicionConfirmations ? 0 : o.suspicionConfirmations;
     const min = suspicionTimeoutMs(o, n);
-    const inc = e.rec.inc;
     const suspicion: Suspicion = new Suspicion(
       this.clock,
       from,
       k,
       min,
       o.suspicionMaxTimeoutMult * min,
-      () => this.suspicionExpired(e, inc, suspicion),
+      () => this.suspicionEnded(e, suspicion),
     );
     e.suspicion = suspicion;
+    e.chances = 0;
+    e.chanceInFlight = false;
+    this.suspects.add(e);
+  }
+
+  private endSuspicion(e: Entry): void {
+    e.suspicion?.cancel();
+    e.suspicion = undefined;
+    this.suspects.delete(e);
   }
 
   /**
    * A suspicion ran out. We may just have missed the refutation: each member misses a given
    * update with a probability near e^-retransmitLimit (e^-8 below 100 members), which adds
-   * up over many suspicions. So probe the member once more, at once, and declare it dead
-   * only if that probe fails too (see endProbe): a last chance, which costs a real death one
-   * protocol period.
+   * up over many suspicions. So a member is declared dead only if, besides, a full probe of
+   * it failed within the last protocol period (its last chance). Those probes are timed
+   * to end as the suspicion does (see lastChanceDue), so a real death costs nothing more.
    */
-  private suspicionExpired(e: Entry, inc: number, suspicion: Suspicion): void {
-    if (e.suspicion !== suspicion) return;
-    e.suspicion = undefined;
-    if (this.status !== 'running' || e.rec.state !== 'suspect' || e.rec.inc !== inc) return;
-    e.lastChance = true;
-    this.probeList.splice(this.probeIndex, 0, e);
+  private suspicionEnded(e: Entry, suspicion: Suspicion): void {
+    if (e.suspicion !== suspicion || this.status !== 'running' || e.rec.state !== 'suspect') return;
+    // Within one unscaled period: a member in poor health (long periods) needs fresh evidence too.
+    if (e.failedAt >= this.clock.now() - this.options.probeIntervalMs) {
+      this.deadNode(e.rec.id, e.rec.inc, this.me.rec.id, false);
+    }
+    // Otherwise a last-chance probe is under way, or due at the next protocol period.
+  }
+
+  /**
+   * The suspect to probe in a period that starts `now` and lasts `period`, if one is due its
+   * last chance: its suspicion ends within the period, and no failed probe is recent enough
+   * to count then; or, once per term, its suspicion's floor ends within the period (the
+   * confirmations that bring the suspicion down to its floor may arrive late: a failed
+   * probe then is ready for them). These probes take the round's place, so they cost no
+   * message, and are at most two per suspicion term.
+   */
+  private lastChanceDue(now: number, period: number): Entry | undefined {
+    let due: Entry | undefined;
+    let dueAt = Number.POSITIVE_INFINITY;
+    for (const e of this.suspects) {
+      const s = e.suspicion;
+      if (!s || e.chanceInFlight || e.rec.state !== 'suspect') continue;
+      const deadline = s.deadline;
+      const ending = deadline <= now + period && e.failedAt < deadline - this.options.probeIntervalMs;
+      const atFloor = e.chances === 0 && s.started + s.minMs <= now + period;
+      if ((ending || atFloor) && deadline < dueAt) {
+        due = e;
+        dueAt = deadline;
+      }
+    }
+    return due;
   }
 
   private deadNode(id: string, inc: number, from: string, quiet: boolean): void {
@@ -745,8 +891,7 @@ export class Membership {
 
   private endLife(e: Entry, state: 'dead' | 'left', inc: number, update: Update | undefined): void {
     const prev = e.rec.state;
-    e.suspicion?.cancel();
-    e.suspicion = undefined;
+    this.endSuspicion(e);
     e.rec.inc = inc;
     this.table.setState(e, state, this.clock.now());
     if (update) this.queue.enqueue(e.rec.id, update);

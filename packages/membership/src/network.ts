@@ -1,7 +1,7 @@
 import { IkcError } from '@ikc/wire';
 import { type Clock, type Random, seededRandom } from './clock.js';
 import { Membership } from './membership.js';
-import type { MembershipMessage, Peer } from './messages.js';
+import type { MembershipMessage, Peer, Update } from './messages.js';
 import type { MembershipOptions } from './options.js';
 import { SimClock } from './scheduler.js';
 import { msgpackSize } from './size.js';
@@ -44,6 +44,10 @@ export interface NetworkStats {
   bytes: number;
   /** Bytes by MessageType value. */
   bytesByType: Record<number, number>;
+  /** Updates sent (piggybacked or gossiped, each copy counted), by UpdateKind value. */
+  updatesByKind: Record<number, number>;
+  /** Their bytes, by UpdateKind value (part of bytesByType). */
+  updateBytesByKind: Record<number, number>;
 }
 
 interface Node {
@@ -77,7 +81,15 @@ export class MemoryNetwork {
   readonly clock: SimClock;
   /** Probability that a message is lost; may be changed at any time. */
   loss: number;
-  readonly stats: NetworkStats = { sent: 0, delivered: 0, dropped: 0, bytes: 0, bytesByType: {} };
+  readonly stats: NetworkStats = {
+    sent: 0,
+    delivered: 0,
+    dropped: 0,
+    bytes: 0,
+    bytesByType: {},
+    updatesByKind: {},
+    updateBytesByKind: {},
+  };
   private readonly random: Random;
   private readonly seed: number;
   private readonly delayMs: number;
@@ -185,7 +197,15 @@ export class MemoryNetwork {
   }
 
   resetStats(): void {
-    Object.assign(this.stats, { sent: 0, delivered: 0, dropped: 0, bytes: 0, bytesByType: {} });
+    Object.assign(this.stats, {
+      sent: 0,
+      delivered: 0,
+      dropped: 0,
+      bytes: 0,
+      bytesByType: {},
+      updatesByKind: {},
+      updateBytesByKind: {},
+    });
     for (const n of this.nodes) n.bytesSent = 0;
   }
 
@@ -248,6 +268,14 @@ export class MemoryNetwork {
       this.stats.bytes += size;
       this.stats.bytesByType[message.type] = (this.stats.bytesByType[message.type] ?? 0) + size;
       from.bytesSent += size;
+      const updates = (message as { updates?: unknown }).updates;
+      if (Array.isArray(updates)) {
+        const { updatesByKind, updateBytesByKind } = this.stats;
+        for (const u of updates as Update[]) {
+          updatesByKind[u.kind] = (updatesByKind[u.kind] ?? 0) + 1;
+          updateBytesByKind[u.kind] = (updateBytesByKind[u.kind] ?? 0) + msgpackSize(u);
+        }
+      }
     }
     const target = this.byAddress.get(to.address);
     if (!target || target.killed || from.killed || target.group !== from.group || this.random() < this.loss) {

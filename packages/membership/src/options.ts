@@ -11,6 +11,8 @@ export interface MembershipOptions {
   probeTimeoutMs: number;
   /** Members asked to probe a silent member on our behalf (SWIM's k). */
   indirectChecks: number;
+  /** More direct pings of a silent member, sent with the ping-reqs and spread over the rest of the period. */
+  directRetries: number;
   /** Suspicion timeout floor: suspicionMult × max(1, log10(N)) × probeIntervalMs. */
   suspicionMult: number;
   /** Suspicion timeout ceiling, as a multiple of the floor. */
@@ -51,6 +53,7 @@ export function defaultOptions(): MembershipOptions {
     probeIntervalMs: 1_000,
     probeTimeoutMs: 500,
     indirectChecks: 3,
+    directRetries: 3,
     suspicionMult: 4,
     suspicionMaxTimeoutMult: 6,
     suspicionConfirmations: 2,
@@ -77,7 +80,7 @@ export function resolveOptions(partial: Partial<MembershipOptions> = {}): Member
     if (!(key in defaultOptions())) {
       throw new IkcError('IKC_ERR_INVALID_ARG', `unknown membership option "${key}"`, { details: { key } });
     }
-    const zeroOk = key === 'suspicionConfirmations' || key === 'indirectChecks';
+    const zeroOk = key === 'suspicionConfirmations' || key === 'indirectChecks' || key === 'directRetries';
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (!zeroOk && value === 0)) {
       throw new IkcError(
         'IKC_ERR_INVALID_ARG',

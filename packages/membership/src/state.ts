@@ -12,8 +12,12 @@ export interface Entry {
   local: boolean;
   /** Learnt from a join reply and not passed on yet (see Membership.aliveNode). */
   unspread: boolean;
-  /** Its suspicion ran out unconfirmed by us: it is probed next, and dies if that fails. */
-  lastChance: boolean;
+  /** When this member's latest probe of it failed (that probe's end); -Infinity if it answered. */
+  failedAt: number;
+  /** Last-chance probes started in its current suspicion term (see Membership.lastChanceDue). */
+  chances: number;
+  /** A last-chance probe of it is under way. */
+  chanceInFlight: boolean;
 }
 
 export function snapshot(e: Entry): MemberRecord {

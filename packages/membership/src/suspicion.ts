@@ -26,7 +26,8 @@ export function remainingSuspicionMs(
 export class Suspicion {
   private readonly confirmers = new Set<string>();
   private confirmations = 0;
-  private readonly started: number;
+  /** When the suspicion began, as the clock reads time. */
+  readonly started: number;
   private timer: unknown;
   private done = false;
 

@@ -33,6 +33,7 @@ describe('options', () => {
       );
     }
     assert.equal(resolveOptions({ suspicionConfirmations: 0 }).suspicionConfirmations, 0);
+    assert.equal(resolveOptions({ directRetries: 0 }).directRetries, 0, 'no direct retries is allowed');
   });
 });
 

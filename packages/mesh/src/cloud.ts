@@ -46,9 +46,10 @@ export class Cloud {
         clearTimer: (handle) => clearTimeout(handle as NodeJS.Timeout),
       },
       transport: { send: (to, message) => this.mesh.sendGossip(to, message) },
-      // Suspicion floor of 2 probe periods (memberlist's LAN profile has 4): a frozen or cut-off
-      // kernel is declared dead in about 3-5 s at a handful of members, while a 2 s pause is
-      // still refuted in time. A leave takes at most a second of a shutdown.
+      // Suspicion floor of 2 probe periods (memberlist's LAN profile has 4): a kernel silent
+      // for a failed probe and the floor (3 s) is declared dead, 3.5-5 s after it froze or was
+      // cut off at a handful of members, while a 2 s pause is refuted in time (docs/membership.md,
+      // "Last chance"). A leave takes at most a second of a shutdown.
       options: { leaveTimeoutMs: 1_000, suspicionMult: 2 },
     });
     this.membership.on((e) => this.onEvent(e));
