@@ -425,6 +425,9 @@ export class Kernel {
    * already posted, so a remote sender's posts and calls run in the order it sent them.
    */
   queueCall(sender: Session, target: Target, event: string, args: unknown[]): Promise<unknown> {
+    // Nothing waiting and no handler running: every event queued before it has been
+    // dispatched, so its turn is now (a remote call then costs no extra turn of the loop).
+    if (this.queue.length === 0 && this.current === null) return this.callFrom(sender, target, event, args);
     return new Promise((resolve, reject) => {
       this.queueTask(() => this.callFrom(sender, target, event, args).then(resolve, reject));
     });

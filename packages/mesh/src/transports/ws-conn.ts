@@ -9,21 +9,39 @@ import { CLOSE_NORMAL, CLOSE_TOO_BIG, CLOSE_UNSUPPORTED_DATA, closeArgs } from '
 import { ConnEvents } from './conn-events.js';
 import type { ResolvedTransportOptions } from './options.js';
 
-/** Options every ws socket of ours is made with, server and client. */
 /**
  * RFC 6455's client masking guards browsers' proxies against cache poisoning; between two
  * kernels it only costs an XOR over every byte sent. An all-zero mask is valid, and ws then
- * skips the XOR (ws >= 8.6, `generateMask`).
+ * skips the XOR (ws >= 8.6, `generateMask`) but writes the frame header and the data as two
+ * buffers (a writev through the stream's cork). A small message is cheaper masked: ws then
+ * writes header and masked data as one buffer, in one plain write, and the XOR of a few
+ * hundred bytes costs next to nothing. So messages up to MASKED_UP_TO bytes get a fixed
+ * non-zero mask (the mask's secrecy protects browsers, of which there are none here), larger
+ * ones the zero mask. WsConn.send() sets `masking` for the message ws is about to frame.
  */
-const zeroMask = (mask: Buffer): void => {
-  mask.fill(0);
+const MASKED_UP_TO = 4096;
+let masking = false;
+const chooseMask = (mask: Buffer): void => {
+  if (masking) {
+    mask[0] = 0x69;
+    mask[1] = 0x6b;
+    mask[2] = 0x63;
+    mask[3] = 0x21;
+  } else {
+    mask.fill(0);
+  }
 };
 
+/** Options every ws socket of ours is made with, server and client. */
 export function wsSocketOptions(options: ResolvedTransportOptions) {
   // Compression would cost CPU on every message and open a zip-bomb door; the mesh batches
   // small frames itself. ws turns TCP_NODELAY on for every socket it wraps.
-  return { perMessageDeflate: false, maxPayload: options.maxMessageBytes, generateMask: zeroMask } as const;
+  return { perMessageDeflate: false, maxPayload: options.maxMessageBytes, generateMask: chooseMask } as const;
 }
+
+const BINARY = { binary: true } as const;
+/** The largest ws frame header: 2 bytes, an 8-byte length, a 4-byte mask. */
+const WS_HEADER_MAX = 14;
 
 export class WsConn implements Conn {
   readonly remote: string;
@@ -59,8 +77,18 @@ export class WsConn implements Conn {
 
   send(data: Uint8Array): boolean {
     if (this.#ws.readyState !== WebSocket.OPEN) return false;
-    this.#ws.send(data, { binary: true }, this.#written);
-    if (this.#ws.bufferedAmount <= this.#options.highWaterMarkBytes) return true;
+    const hwm = this.#options.highWaterMarkBytes;
+    // The callback (which costs the socket a tick per write) only where a drain may be due:
+    // a write that may take the buffer past its mark (with ws's frame header, at most 14
+    // bytes), and every write while it is past.
+    masking = data.byteLength <= MASKED_UP_TO; // read by chooseMask while ws frames it, at once
+    if (this.#needDrain || this.#ws.bufferedAmount + data.byteLength + WS_HEADER_MAX > hwm) {
+      this.#ws.send(data, BINARY, this.#written);
+    } else {
+      this.#ws.send(data, BINARY);
+    }
+    masking = false;
+    if (this.#ws.bufferedAmount <= hwm) return true;
     this.#needDrain = true;
     return false;
   }
