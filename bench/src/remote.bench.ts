@@ -14,7 +14,8 @@
  *   calls; p50 and p99 of each contender's per-call times in each run.
  * - large arguments: `big(Buffer of 1 MiB / 64 MiB)` one call at a time, each run in a fresh
  *   receiver and a fresh sender process (remote/big-sender.js), so that the peak RSS
- *   (getrusage maxrss) of each is the measure's own.
+ *   (getrusage maxrss) of each is the measure's own. ikc carries a message over 1 MiB in
+ *   1 MiB CHUNK frames (docs/protocol.md, Chunked messages); raw ws sends one ws message.
  *
  * The contenders of a measure run interleaved (one run of each in turn, each after a full
  * GC on both sides; for latency, a block of calls of each in turn), so a noisy neighbour
@@ -25,12 +26,13 @@
  *
  * Environment: IKC_BENCH_REMOTE=post,calls,latency,big picks parts; IKC_BENCH_REMOTE_SECONDS
  * sets RUN_SECONDS; IKC_BENCH_CHILD_FLAGS passes node flags to the child processes (e.g.
- * `--cpu-prof --cpu-prof-dir=/tmp/prof`).
+ * `--cpu-prof --cpu-prof-dir=/tmp/prof`); IKC_BENCH_PIN=one|split pins the processes to
+ * CPUs (remote/child.ts).
  */
+import { readFileSync } from 'node:fs';
 import { setImmediate as turn } from 'node:timers/promises';
-import { MAX_MESSAGE_BYTES } from '@ikc/wire';
 import { fmt, median, type Row, RUNS, report } from './harness.js';
-import { type Child, spawnChild } from './remote/child.js';
+import { type Child, pinning, pinSelf, spawnChild } from './remote/child.js';
 import { type Client, ikcSender, moleculerClient, RAW_BATCH, wsClient } from './remote/clients.js';
 import { gc, type Mem, MIB, type System } from './remote/common.js';
 
@@ -62,6 +64,8 @@ interface RunResult {
   /** Latency percentiles, in microseconds (latency measure only). */
   p50?: number;
   p99?: number;
+  /** Share of sampled calls whose sender and receiver were last on the same CPU (latency only). */
+  sameCpu?: number;
 }
 
 interface Contender {
@@ -198,28 +202,55 @@ function pipelinedRun(client: Client, n: number): Promise<RunResult> {
  * work a system leaves for after its reply (an ACK timer, a collection) then lands on its
  * own next call, not on the next system's. Returns p50 and p99 of each contender.
  */
-async function latencyRound(clients: Client[], n: number): Promise<RunResult[]> {
+async function latencyRound(clients: Client[], n: number, receivers: number[]): Promise<RunResult[]> {
   const times = clients.map(() => new Float64Array(n));
+  const together = clients.map(() => [0, 0]);
   const start = process.hrtime.bigint();
   for (let from = 0; from < n; from += LATENCY_BLOCK) {
     const to = Math.min(n, from + LATENCY_BLOCK);
     for (let c = 0; c < clients.length; c++) {
       const client = clients[c] as Client;
       const t = times[c] as Float64Array;
+      const shared = together[c] as number[];
       for (let i = from; i < to; i++) {
         const t0 = process.hrtime.bigint();
         const v = await client.echo(i);
         t[i] = Number(process.hrtime.bigint() - t0) / 1000;
         if (v !== i) throw new Error(`echo(${i}) returned ${String(v)}`);
+        // Outside the timed part: did this call's two processes end on the same CPU?
+        if (i % 10 === 5) {
+          const here = cpuOf(process.pid);
+          const there = cpuOf(receivers[c] as number);
+          if (here >= 0 && there >= 0) (shared[here === there ? 0 : 1] as number)++;
+        }
       }
     }
   }
   const rate = (n * clients.length * 1e9) / elapsedNs(start);
-  return times.map((t) => {
+  return times.map((t, c) => {
     t.sort();
     const at = (q: number) => t[Math.min(n - 1, Math.floor(q * n))] as number;
-    return { rate, p50: at(0.5), p99: at(0.99) };
+    const [same, apart] = together[c] as number[];
+    const sameCpu =
+      (same as number) + (apart as number) > 0
+        ? (same as number) / ((same as number) + (apart as number))
+        : Number.NaN;
+    return { rate, p50: at(0.5), p99: at(0.99), sameCpu };
   });
+}
+
+/**
+ * The CPU a process last ran on (Linux: field 39 of /proc/PID/stat), or -1 elsewhere. Read
+ * after every tenth latency call, outside its timing: on a small VM, whether the sender and
+ * the receiver of a round trip share a CPU decides most of its time (docs/performance.md).
+ */
+function cpuOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[36]);
+  } catch {
+    return -1;
+  }
 }
 
 // ---- setup -------------------------------------------------------------------------------------
@@ -359,13 +390,14 @@ async function benchLatency(s: Systems): Promise<void> {
     [IKC_PROXY, s.ikcProxy, 'ikc'],
   ];
   const clients = contenders.map(([, client]) => client);
+  const pids = contenders.map(([, , system]) => s.receivers[system].process.pid as number);
   const outcomes: Outcome[] = contenders.map(([name]) => ({ name, n: LATENCY_CALLS, runs: [] }));
   try {
-    await withTimeout(latencyRound(clients, LATENCY_CALLS / 4), 'latency warm-up');
+    await withTimeout(latencyRound(clients, LATENCY_CALLS / 4, pids), 'latency warm-up');
     for (let r = 0; r < RUNS; r++) {
       gc();
       await Promise.all(Object.values(s.receivers).map((rx) => rx.request('gc')));
-      const results = await withTimeout(latencyRound(clients, LATENCY_CALLS), 'latency run');
+      const results = await withTimeout(latencyRound(clients, LATENCY_CALLS, pids), 'latency run');
       for (let i = 0; i < results.length; i++) (outcomes[i] as Outcome).runs.push(results[i] as RunResult);
     }
   } catch (err) {
@@ -391,6 +423,10 @@ async function benchLatency(s: Systems): Promise<void> {
   }
   report('Remote call latency, one call at a time', rows);
   details(outcomes, ['p50', 'p99'], 'µs (p50 / p99)');
+  const shares = outcomes
+    .filter((o) => o.error === undefined)
+    .map((o) => `${o.name} ${o.runs.map((r) => `${Math.round(100 * (r.sameCpu as number))}%`).join(', ')}`);
+  console.log(`- sender and receiver on the same CPU, share of calls per run: ${shares.join('; ')}\n`);
   const raw = medianOfRuns(pick(outcomes, WS_SINGLE), 'p50');
   for (const o of outcomes.filter((x) => x.name.startsWith('ikc'))) {
     verdict(
@@ -464,11 +500,13 @@ async function benchBig(): Promise<void> {
   const lines = [
     `### Large call arguments (\`big(Buffer)\`, one call at a time, fresh processes per run)`,
     '',
-    '| system | argument | median | unit | ratio | sender peak RSS (at start) | receiver peak RSS (at start) |',
-    '|---|---|---:|---|---:|---|---|',
+    '| system | argument | median | unit | ratio | sender peak RSS (at start) | receiver peak RSS (at start) | peak RSS growth, sender / receiver, ratio to raw ws |',
+    '|---|---|---:|---|---:|---|---|---|',
   ];
   const notes: string[] = [];
   const rawRate = new Map<number, number>();
+  /** Peak RSS growth over the RSS once connected (sender, receiver), by argument size, for raw ws. */
+  const rawGrowth = new Map<number, [number, number]>();
   for (let i = 0; i < cases.length; i++) {
     const c = cases[i] as (typeof cases)[number];
     const rs = runs[i] as BigRun[];
@@ -492,10 +530,23 @@ async function benchBig(): Promise<void> {
     const value = ok.length
       ? fmt(rate)
       : errors[i]?.startsWith('IKC_ERR')
-        ? `refused (limit ${mib(MAX_MESSAGE_BYTES)} MiB)`
+        ? `refused (${errors[i]?.split(':')[0]})`
         : 'failed';
+    const growth = (f: (x: BigRun) => number) => (rs.length ? median(rs.map(f)) : Number.NaN);
+    const grew: [number, number] = [
+      growth((x) => x.result.mem.maxRss - x.result.memConnected.rss),
+      growth((x) => x.receiverEnd.maxRss - x.receiverStart.rss),
+    ];
+    if (c.system === 'ws') rawGrowth.set(c.bytes, grew);
+    const rawGrew = rawGrowth.get(c.bytes);
+    const growthCell =
+      c.system !== 'ws' && rawGrew && rs.length
+        ? `${mib(grew[0])} / ${mib(grew[1])} MiB (${(grew[0] / rawGrew[0]).toFixed(2)}x / ${(grew[1] / rawGrew[1]).toFixed(2)}x)`
+        : rs.length
+          ? `${mib(grew[0])} / ${mib(grew[1])} MiB`
+          : '';
     lines.push(
-      `| ${c.label} | ${mib(c.bytes)} MiB × ${c.calls} | ${value} | MiB/s | ${ratio} | ${sender} | ${receiver} |`,
+      `| ${c.label} | ${mib(c.bytes)} MiB × ${c.calls} | ${value} | MiB/s | ${ratio} | ${sender} | ${receiver} | ${growthCell} |`,
     );
     if (errors[i]) notes.push(`- ${c.label}, ${mib(c.bytes)} MiB: ${errors[i]}`);
     if (ok.length) {
@@ -515,7 +566,13 @@ async function benchBig(): Promise<void> {
 // ---- main --------------------------------------------------------------------------------------
 
 const started = Date.now();
+pinSelf();
 console.log('## Remote messaging\n');
+const pin = pinning();
+if (pin)
+  console.log(
+    `(IKC_BENCH_PIN=${process.env.IKC_BENCH_PIN}: this process on CPU ${pin.self}, receivers on CPU ${pin.children})\n`,
+  );
 if (PARTS.has('post') || PARTS.has('calls') || PARTS.has('latency')) {
   const s = await startSystems();
   try {

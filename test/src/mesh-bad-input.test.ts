@@ -8,7 +8,15 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { attach, type MeshKernel, silentLogger } from '@ikc/mesh';
-import { type ErrorFrame, encodeFrame, FrameType, helloFrame, MAX_MESSAGE_BYTES } from '@ikc/wire';
+import {
+  CHUNK_BYTES,
+  type ErrorFrame,
+  encodeChunk,
+  encodeFrame,
+  FrameType,
+  helloFrame,
+  MAX_MESSAGE_BYTES,
+} from '@ikc/wire';
 import { eventually, type KernelProc, socketDir, startKernelProc } from './harness/kernels.js';
 import { type LogLine, logLines, nestedArrays, RawPeer, spliceRaw } from './harness/raw-peer.js';
 
@@ -19,6 +27,8 @@ const member = { cloud: cloud.name, secret: cloud.secret };
 /** pino's level number for warn: a link closed for bad input is at least a warning. */
 const WARN = 40;
 const MAX_INFLIGHT = 50;
+/** The victim's mesh.maxMessageBytes: the largest chunked message it takes. */
+const MAX_CHUNKED = 32 * 1024 * 1024;
 
 describe('a kernel process fed bad input closes only the offending link', () => {
   let kernel: KernelProc;
@@ -82,7 +92,7 @@ describe('a kernel process fed bad input closes only the offending link', () => 
       kernel: { name: NAME, listen: '127.0.0.1:0', socket: join(dir, 'v.sock') },
       cloud,
       sessions: ['./calc.js'],
-      mesh: { maxInflightCalls: MAX_INFLIGHT },
+      mesh: { maxInflightCalls: MAX_INFLIGHT, maxMessageBytes: MAX_CHUNKED },
     });
     leaf = await attach({
       socket: kernel.socket,
@@ -249,6 +259,46 @@ describe('a kernel process fed bad input closes only the offending link', () => 
     await refusedAndClosed(peer, 'IKC_ERR_FRAME_TOO_DEEP', 1002);
     await stillServing();
     await loggedError(at, 'IKC_ERR_FRAME_TOO_DEEP');
+  });
+
+  it('chunks out of order (a gap): IKC_ERR_PROTOCOL, link closed', async () => {
+    const at = mark();
+    const peer = await linked();
+    const piece = Buffer.alloc(CHUNK_BYTES, 1);
+    peer.send(encodeChunk(1, 3 * CHUNK_BYTES, 0, piece));
+    peer.send(encodeChunk(1, 3 * CHUNK_BYTES, 2 * CHUNK_BYTES, piece));
+    await refusedAndClosed(peer, 'IKC_ERR_PROTOCOL', 1002);
+    await stillServing();
+    const line = await loggedError(at, 'IKC_ERR_PROTOCOL');
+    assert.match(line.err?.message ?? '', /CHUNK: message 1 piece at offset 2097152, expected 1048576/);
+  });
+
+  it('a POST between the pieces of a chunked message: IKC_ERR_PROTOCOL, link closed', async () => {
+    const peer = await linked();
+    peer.send(encodeChunk(1, 2 * CHUNK_BYTES, 0, Buffer.alloc(CHUNK_BYTES, 1)));
+    peer.post('calc', 'record', [1]);
+    await refusedAndClosed(peer, 'IKC_ERR_PROTOCOL', 1008);
+    await stillServing();
+  });
+
+  it('a chunked message announced over mesh.maxMessageBytes: IKC_ERR_MESSAGE_TOO_LARGE at its first piece', async () => {
+    const at = mark();
+    const peer = await linked();
+    // 4 GiB announced: refused before anything is allocated for it.
+    peer.send(encodeChunk(1, 2 ** 32, 0, Buffer.alloc(16, 1)));
+    await refusedAndClosed(peer, 'IKC_ERR_MESSAGE_TOO_LARGE', 1002);
+    await stillServing();
+    const line = await loggedError(at, 'IKC_ERR_MESSAGE_TOO_LARGE');
+    assert.match(line.err?.message ?? '', new RegExp(`exceeds maxMessageBytes \\(${MAX_CHUNKED}\\)`));
+  });
+
+  it('a chunked message that is not a valid frame once whole: IKC_ERR_FRAME_MALFORMED, link closed', async () => {
+    const peer = await linked();
+    const garbage = Buffer.alloc(CHUNK_BYTES + 10, 0xc1);
+    peer.send(encodeChunk(1, garbage.length, 0, garbage.subarray(0, CHUNK_BYTES)));
+    peer.send(encodeChunk(1, garbage.length, CHUNK_BYTES, garbage.subarray(CHUNK_BYTES)));
+    await refusedAndClosed(peer, 'IKC_ERR_FRAME_MALFORMED', 1002);
+    await stillServing();
   });
 
   it('a REGISTRY with malformed sessions: IKC_ERR_PROTOCOL, link closed, nothing registered', async () => {

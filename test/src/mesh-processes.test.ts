@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { JOB_SERVICE } from '@ikc/jobs';
 import type { Session } from '@ikc/kernel';
 import { attach, type MeshKernel, RemoteError, silentLogger } from '@ikc/mesh';
 import { eventually, type KernelProc, socketDir, startKernelProc } from './harness/kernels.js';
@@ -167,6 +168,9 @@ describe('two kernel processes and a leaf (the test process)', () => {
     assert.equal(gammaView?.role, 'host');
     assert.equal(gammaView?.address, gamma.listen, 'the address a kernel listens on, as its HELLO says');
     assert.equal(betaView?.address, 'via gamma');
-    assert.equal(betaView?.sessions, 1);
+    // calc, and the job service every host kernel runs.
+    const published = leaf.mesh.remoteSessions().find((k) => k.kernel === 'beta')?.sessions;
+    assert.deepEqual(published?.map((s) => s.aliases[0]).sort(), ['calc', JOB_SERVICE]);
+    assert.equal(betaView?.sessions, 2);
   });
 });

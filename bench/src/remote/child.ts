@@ -2,9 +2,10 @@
  * The parent's side of the control channel (common.ts): spawns a helper process
  * (receiver.js or big-sender.js), waits for its `{"ready":...}` line, and sends it
  * commands. Extra node flags for the helpers (e.g. `--cpu-prof`) come from
- * IKC_BENCH_CHILD_FLAGS, split on spaces.
+ * IKC_BENCH_CHILD_FLAGS, split on spaces. IKC_BENCH_PIN pins the processes to CPUs with
+ * `taskset` (see pinning()).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
@@ -20,13 +21,37 @@ export interface Child<R> {
 
 const READY_TIMEOUT_MS = 30_000;
 
+/**
+ * IKC_BENCH_PIN: `one` runs the benchmark and its helpers on CPU 0 alone; `split` runs the
+ * benchmark on CPU 0 and its helpers on CPU 1. Unset, the kernel's scheduler places them.
+ * On a small VM a wake-up across CPUs can cost more than a whole round trip on one, and
+ * where the scheduler puts two processes that talk to each other changes from run to run:
+ * pinned, every system pays the same for it (docs/performance.md, Latency).
+ */
+export function pinning(): { self: string; children: string } | undefined {
+  const mode = process.env.IKC_BENCH_PIN;
+  if (mode === 'one') return { self: '0', children: '0' };
+  if (mode === 'split') return { self: '0', children: '1' };
+  if (mode) throw new Error(`IKC_BENCH_PIN must be "one" or "split", not "${mode}"`);
+  return undefined;
+}
+
+/** Pins this process (all its threads) as IKC_BENCH_PIN says; does nothing when unset. */
+export function pinSelf(): void {
+  const pin = pinning();
+  if (pin) execFileSync('taskset', ['-a', '-p', '-c', pin.self, String(process.pid)], { stdio: 'ignore' });
+}
+
 function script(name: string): string {
   return fileURLToPath(new URL(`./${name}.js`, import.meta.url));
 }
 
 export function spawnChild<R>(name: string, args: string[]): Promise<Child<R>> {
   const flags = (process.env.IKC_BENCH_CHILD_FLAGS ?? '').split(' ').filter(Boolean);
-  const proc = spawn(process.execPath, ['--expose-gc', ...flags, script(name), ...args], {
+  const argv = [process.execPath, '--expose-gc', ...flags, script(name), ...args];
+  const pin = pinning();
+  if (pin) argv.unshift('taskset', '-c', pin.children);
+  const proc = spawn(argv[0] as string, argv.slice(1), {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();

@@ -67,6 +67,8 @@ export const DEFAULTS = {
     sendBufferHardBytes: 64 * 1024 * 1024,
     /** While more events than this wait in the kernel's queue, peers are not acknowledged (events). */
     receiveQueueLimit: 100_000,
+    /** Largest message (a frame with its arguments) sent or taken; beyond 1 MiB it goes in chunks (bytes). */
+    maxMessageBytes: 256 * 1024 * 1024,
   },
 };
 

@@ -64,6 +64,7 @@ export const configSchema = z.strictObject({
       sendBufferBytes: positiveInt.default(DEFAULTS.mesh.sendBufferBytes),
       sendBufferHardBytes: positiveInt.default(DEFAULTS.mesh.sendBufferHardBytes),
       receiveQueueLimit: positiveInt.default(DEFAULTS.mesh.receiveQueueLimit),
+      maxMessageBytes: positiveInt.default(DEFAULTS.mesh.maxMessageBytes),
     })
     .prefault({}),
 });

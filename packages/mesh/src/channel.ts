@@ -93,17 +93,31 @@ export class Channel {
     }
   }
 
-  /** A new link for this channel: everything not acknowledged goes out again, in order. */
-  resumeOn(link: Link): number {
+  /**
+   * A new link for this channel: everything not acknowledged goes out again, in order.
+   * Returns how many frames went, and those the link refused (a frame larger than the new
+   * link's peer takes): they are dropped from the channel, for the caller to report.
+   */
+  resumeOn(link: Link): { resent: number; refused: { frame: SequencedFrame; error: unknown }[] } {
     this.link = link;
     clearTimeout(this.resumeTimer);
     this.resumeTimer = undefined;
-    let n = 0;
+    let resent = 0;
+    const refused: { frame: SequencedFrame; error: unknown }[] = [];
+    let kept = this.head;
     for (let i = this.head; i < this.unacked.length; i++) {
-      link.send((this.unacked[i] as Outgoing).frame);
-      n++;
+      const out = this.unacked[i] as Outgoing;
+      try {
+        link.send(out.frame);
+        resent++;
+        this.unacked[kept++] = out;
+      } catch (error) {
+        refused.push({ frame: out.frame, error });
+        this.bytes -= out.bytes;
+      }
     }
-    return n;
+    this.unacked.length = kept;
+    return { resent, refused };
   }
 
   /** Counts an incoming sequenced frame: false when it was seen before (drop it). */

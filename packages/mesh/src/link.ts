@@ -2,8 +2,13 @@ import {
   acceptHello,
   authFrame,
   authProof,
+  CHUNK_BYTES,
+  ChunkAssembler,
+  type ChunkFrame,
   Codec,
   type CodecOptions,
+  chunksFeature,
+  encodeChunk,
   type Frame,
   FrameBatcher,
   FrameType,
@@ -13,6 +18,9 @@ import {
   IkcError,
   type KernelRole,
   type LinkSide,
+  largeLimits,
+  peerChunkLimit,
+  readChunk,
   refuseFrame,
   verifyAuth,
   WireError,
@@ -66,6 +74,30 @@ const CLOSE_POLICY = 1008;
 const CLOSE_UNSUPPORTED = 1003;
 const CLOSE_TOO_BIG = 1009;
 
+/** The first protocol version with CHUNK frames. */
+const CHUNKS_VERSION = 2;
+
+/** The sequenced frames: a channel numbers them, and they must arrive in the order sent. */
+function isSequenced(frame: Frame): boolean {
+  return (
+    frame.type === FrameType.Post ||
+    frame.type === FrameType.Call ||
+    frame.type === FrameType.Reply ||
+    frame.type === FrameType.Error
+  );
+}
+
+/**
+ * A message waiting for the transport: a chunked one (id > 0), sent a piece at a time, or a
+ * sequenced frame that must not overtake the chunked ones before it (id 0).
+ */
+interface Outgoing {
+  bytes: Uint8Array;
+  id: number;
+  /** Bytes of a chunked message sent so far. */
+  sent: number;
+}
+
 /**
  * One authenticated, framed connection to another kernel. It runs the handshake (HELLO both
  * ways, AUTH proofs of the cloud secret, WELCOME), then batches outgoing frames into ws
@@ -81,9 +113,20 @@ export class Link {
   rtt: number | undefined;
 
   private state: State = 'handshake';
+  /** For transport messages, and for our frames when the peer takes no chunks. */
   private readonly codec: Codec;
+  /** For whole messages up to mesh.maxMessageBytes: our frames, and assembled chunked ones. */
+  private readonly wholeCodec: Codec;
   private readonly batcher: FrameBatcher;
   private flushQueued = false;
+  /** The largest message the peer takes in chunks; 0 until the handshake says it takes any. */
+  private chunkLimit = 0;
+  private readonly assembler: ChunkAssembler;
+  /** Chunked messages, and the sequenced frames sent after them, waiting their turn. */
+  private outbox: Outgoing[] = [];
+  private nextChunkId = 1;
+  private pumpQueued = false;
+  private awaitingDrain = false;
   private readonly hello: HelloFrame;
   private peerHello: HelloFrame | undefined;
   private peerProved = false;
@@ -99,6 +142,13 @@ export class Link {
     this.conn = options.conn;
     this.side = options.side;
     this.codec = new Codec(options.codec);
+    const maxMessageBytes = options.tuning.maxMessageBytes;
+    this.wholeCodec = new Codec({
+      ...options.codec,
+      limits: largeLimits(maxMessageBytes, this.codec.limits),
+      viewBinaries: true,
+    });
+    this.assembler = new ChunkAssembler(maxMessageBytes);
     this.batcher = new FrameBatcher((message) => this.conn.send(message), this.codec);
     this.hello = helloFrame({
       cloud: options.cloud,
@@ -106,6 +156,7 @@ export class Link {
       kernelName: options.kernelName,
       role: options.role,
       listen: options.listen,
+      features: [chunksFeature(maxMessageBytes)],
     });
   }
 
@@ -115,6 +166,11 @@ export class Link {
     this.conn.attach({
       message: (data) => this.onMessage(data),
       close: (info) => this.onClose(info),
+      drain: () => {
+        if (!this.awaitingDrain) return;
+        this.awaitingDrain = false;
+        this.pump();
+      },
     });
     this.handshakeTimer = setTimeout(() => {
       this.fail(
@@ -156,23 +212,115 @@ export class Link {
     return this.conn.remote;
   }
 
-  /** Queues a frame; frames queued in one turn of the event loop leave as one ws message.
-   * Returns its encoded size (0 when the link is not up). Throws IKC_ERR_ENCODE. */
+  /**
+   * Queues a frame; frames queued in one turn of the event loop leave as one ws message. A
+   * frame over CHUNK_BYTES goes in chunks, one per turn, and the sequenced frames sent after
+   * it wait until its last chunk is out (the peer must see them in order); other frames
+   * (ACK, PING, GOSSIP, ...) go between its chunks. Returns the frame's encoded size (0 when
+   * the link is not up). Throws IKC_ERR_ENCODE, or IKC_ERR_MESSAGE_TOO_LARGE for a frame
+   * over mesh.maxMessageBytes or over what the peer takes.
+   */
   send(frame: Frame): number {
     if (this.state !== 'up') return 0;
-    const bytes = this.batcher.add(frame);
-    if (!this.flushQueued) {
-      this.flushQueued = true;
-      queueMicrotask(this.flush);
+    const bytes = this.encode(frame);
+    const chunked = this.chunkLimit > 0 && bytes.length > CHUNK_BYTES;
+    if (chunked || (this.outbox.length > 0 && isSequenced(frame))) {
+      this.outbox.push({ bytes, id: chunked ? this.nextChunkId++ : 0, sent: 0 });
+      this.queuePump();
+      return bytes.length;
+    }
+    this.batcher.addEncoded(bytes);
+    this.queueFlush();
+    return bytes.length;
+  }
+
+  /** Encodes a frame for this link's peer. */
+  private encode(frame: Frame): Uint8Array {
+    const codec = this.chunkLimit > 0 ? this.wholeCodec : this.codec;
+    let bytes: Uint8Array;
+    try {
+      bytes = codec.encode(frame);
+    } catch (err) {
+      if (IkcError.is(err, 'IKC_ERR_ENCODE') && err.details?.limit === 'maxMessageBytes') {
+        throw this.tooLarge(frame, err.details.size as number, codec.limits.maxMessageBytes, err);
+      }
+      throw err;
+    }
+    if (this.chunkLimit > 0 && bytes.length > this.chunkLimit) {
+      throw this.tooLarge(frame, bytes.length, this.chunkLimit);
     }
     return bytes;
   }
+
+  private tooLarge(frame: Frame, size: number, limit: number, cause?: unknown): IkcError {
+    const own = this.options.tuning.maxMessageBytes;
+    const whose =
+      this.chunkLimit === 0
+        ? `${this.peer?.name ?? 'the peer'} takes no chunked messages, so at most ${limit} bytes`
+        : limit < own
+          ? `${this.peer?.name ?? 'the peer'} takes at most ${limit} bytes`
+          : `mesh.maxMessageBytes is ${limit}`;
+    return new IkcError('IKC_ERR_MESSAGE_TOO_LARGE', `${frameName(frame.type)} of ${size} bytes: ${whose}`, {
+      cause,
+      details: { size, limit, peer: this.peer?.name },
+    });
+  }
+
+  private queueFlush(): void {
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    queueMicrotask(this.flush);
+  }
+
+  private queuePump(): void {
+    if (this.pumpQueued || this.awaitingDrain) return;
+    this.pumpQueued = true;
+    setImmediate(this.pump);
+  }
+
+  /**
+   * Sends what waits in the outbox: one chunk per turn of the event loop (so timers, other
+   * links and this link's unsequenced frames get in between), waiting for the transport to
+   * drain when it is full, so at most one chunk beyond the transport's buffer exists.
+   */
+  private pump = (): void => {
+    this.pumpQueued = false;
+    if (this.state !== 'up' || this.awaitingDrain) return;
+    while (this.outbox.length > 0) {
+      const head = this.outbox[0] as Outgoing;
+      if (head.id === 0) {
+        this.outbox.shift();
+        this.batcher.addEncoded(head.bytes);
+        continue;
+      }
+      // Frames handed to the batcher so far go before this piece.
+      this.batcher.flush();
+      const total = head.bytes.length;
+      const end = Math.min(total, head.sent + CHUNK_BYTES);
+      const piece = encodeChunk(head.id, total, head.sent, head.bytes.subarray(head.sent, end));
+      head.sent = end;
+      if (end === total) this.outbox.shift(); // the message's bytes are no longer held here
+      const room = this.conn.send(piece);
+      if (this.outbox.length === 0) break;
+      if (room) this.queuePump();
+      else this.awaitingDrain = true;
+      return;
+    }
+    this.batcher.flush();
+  };
 
   private flush = (): void => {
     this.flushQueued = false;
     if (this.state === 'closed') return;
     this.batcher.flush();
   };
+
+  /** Bytes of chunked messages (and frames behind them) not yet handed to the transport. */
+  get pendingBytes(): number {
+    let n = 0;
+    for (const o of this.outbox) n += o.bytes.length - o.sent;
+    return n;
+  }
 
   /** Sends at once, unbatched (handshake frames, REFUSE, BYE). */
   private sendNow(frame: Frame): void {
@@ -213,6 +361,9 @@ export class Link {
   private end(): void {
     const wasUp = this.state === 'up';
     this.state = 'closed';
+    // Pieces received and not sent are dropped: the channel resends whole frames.
+    this.outbox = [];
+    this.assembler.reset();
     clearTimeout(this.handshakeTimer);
     clearInterval(this.pingTimer);
     const why = this.closeReason ?? { reason: 'closed' };
@@ -258,6 +409,22 @@ export class Link {
   private onMessage(data: Uint8Array): void {
     if (this.state === 'closed') return;
     this.lastHeard = Date.now();
+    if (this.state === 'up' && data.length > 1024) {
+      // A piece of a large message: its bytes go straight to the assembler, not copied first.
+      const chunk = readChunk(data, this.codec.limits);
+      if (chunk !== undefined) {
+        try {
+          this.onChunk(chunk);
+        } catch (err) {
+          this.fail(
+            IkcError.is(err)
+              ? (err as IkcError)
+              : new IkcError('IKC_ERR_PROTOCOL', String(err), { cause: err }),
+          );
+        }
+        return;
+      }
+    }
     let frames: Frame[];
     try {
       frames = this.codec.decode(data);
@@ -300,6 +467,8 @@ export class Link {
           listen: frame.listen ?? '',
         };
         this.version = acceptHello(this.hello, frame); // throws IKC_ERR_CLOUD / IKC_ERR_VERSION
+        const takes = this.version >= CHUNKS_VERSION ? peerChunkLimit(frame.features) : undefined;
+        this.chunkLimit = takes === undefined ? 0 : Math.min(takes, this.options.tuning.maxMessageBytes);
         const refused = this.options.acceptRole?.(frame.role, this.peer);
         if (refused) throw refused;
         this.sendNow(authFrame(authProof(this.options.secret, this.side, ...this.hellos())));
@@ -400,8 +569,27 @@ export class Link {
         this.end();
         this.conn.close(CLOSE_NORMAL, 'bye');
         return;
+      case FrameType.Chunk:
+        return this.onChunk(frame);
       default:
+        if (this.assembler.inProgress && isSequenced(frame)) {
+          throw this.protocolError(
+            `${frameName(frame.type)} in the middle of chunked message (${this.assembler.received} bytes in)`,
+          );
+        }
         this.handlers?.frame(this, frame);
     }
+  }
+
+  /** A piece of a chunked message; the message, once whole, is handled as if it came alone. */
+  private onChunk(frame: ChunkFrame): void {
+    if (this.version < CHUNKS_VERSION) {
+      throw this.protocolError(`CHUNK on a link at protocol version ${this.version}`);
+    }
+    const whole = this.assembler.take(frame); // WireError: out of order, or over maxMessageBytes
+    if (whole === undefined) return;
+    const inner = this.wholeCodec.decodeOne(whole);
+    if (inner.type === FrameType.Chunk) throw this.protocolError('a chunked message holds a CHUNK');
+    this.onFrame(inner);
   }
 }

@@ -18,9 +18,11 @@ import {
   errorToPayload,
   type Frame,
   FrameType,
+  frameName,
   IkcError,
   type KernelRole,
   type LinkSide,
+  largeLimits,
   type PostFrame,
   type RegistryFrame,
   type ReplyFrame,
@@ -187,7 +189,7 @@ export class Mesh implements Router {
   /** Calls relayed through this kernel, per next-hop peer id: `${origin}:${callId}` -> origin. */
   private readonly relayed = new Map<string, Map<string, { origin: string; callId: number }>>();
   /** Measures frames that wait in a channel while its link is down. */
-  private readonly measurer = new Codec();
+  private readonly measurer: Codec;
   private readonly ackTimers = new Map<Channel, NodeJS.Timeout>();
   /** Kernels this one has announced as up to monitors. */
   private readonly known = new Map<string, string>();
@@ -209,6 +211,7 @@ export class Mesh implements Router {
     this.options = options;
     this.kernel = options.kernel;
     this.log = options.log;
+    this.measurer = new Codec({ limits: largeLimits(options.tuning.maxMessageBytes) });
     this.kernel.attachRouter(this);
     const watch = this.kernel.monitor(['register', 'unregister', 'publish', 'retract'], (e) => {
       if (e.kernel !== this.kernel.name || e.remote) return;
@@ -350,7 +353,8 @@ export class Mesh implements Router {
     }
     // Tell the peer what we have, then resend what it has not acknowledged (it drops repeats).
     link.send({ type: FrameType.Ack, seq: channel.takeAck() });
-    const resent = channel.resumeOn(link);
+    const { resent, refused } = channel.resumeOn(link);
+    for (const { frame, error } of refused) this.unsendable(frame, error, peer.id);
     this.log.info(
       { peer: peer.name, id: peer.id, role: peer.role, address: link.address, resumed, resent },
       resumed ? 'link resumed' : 'link up',
@@ -655,10 +659,67 @@ export class Mesh implements Router {
       this.relayed.get((link.peer as PeerInfo).id)?.delete(`${dest}:${f.callId}`);
     }
     const nextDest = next.peerId === dest ? '' : dest;
-    next.send((seq) => ({ ...f, seq, dest: nextDest, origin }) as SequencedFrame, this.measure);
+    const relayed = { ...f, dest: nextDest, origin } as SequencedFrame;
+    try {
+      next.send((seq) => ({ ...relayed, seq }) as SequencedFrame, this.measure);
+    } catch (err) {
+      // Too large for the next hop: answered like a failure there, and this link stays up.
+      this.unsendable(relayed, err, next.peerId);
+    }
   }
 
-  private measure = (frame: Frame): number => this.measurer.encode(frame).length;
+  /** The size of a frame that waits in a channel while its link is down. */
+  private measure = (frame: Frame): number => {
+    try {
+      return this.measurer.encode(frame).length;
+    } catch (err) {
+      if (IkcError.is(err, 'IKC_ERR_ENCODE') && err.details?.limit === 'maxMessageBytes') {
+        const size = err.details.size as number;
+        throw new IkcError(
+          'IKC_ERR_MESSAGE_TOO_LARGE',
+          `${frameName(frame.type)} of ${size} bytes: mesh.maxMessageBytes is ${this.options.tuning.maxMessageBytes}`,
+          { cause: err, details: { size, limit: this.options.tuning.maxMessageBytes } },
+        );
+      }
+      throw err;
+    }
+  };
+
+  /**
+   * A sequenced frame that a link refused to carry (too large for the peer), whether on its
+   * way out or relayed: whoever is waiting for it is told, as if it had failed there.
+   * `peerId` is the kernel it was going to.
+   */
+  private unsendable(frame: SequencedFrame, error: unknown, peerId: string): void {
+    const err = IkcError.is(error) ? error : new IkcError('IKC_ERR_ENCODE', String(error), { cause: error });
+    this.log.warn(
+      { err: { code: err.code, message: err.message }, peer: this.kernelNameOf(peerId) },
+      `cannot send ${frameName(frame.type)}: ${err.message}`,
+    );
+    const payload = errorToPayload(err, { kernel: this.kernel.name });
+    switch (frame.type) {
+      case FrameType.Call:
+        if (frame.origin) this.sendCallError(frame.origin, frame.callId, { ...payload, event: frame.event });
+        else this.pending.settle(frame.callId, undefined, err);
+        return;
+      case FrameType.Post: {
+        if (frame.origin) {
+          this.sendPostErrorTo(frame.origin, frame.from, { ...payload, event: frame.event });
+          return;
+        }
+        const sender = this.kernel.lookup(frame.from);
+        if (sender && !sender.isProxy)
+          this.kernel.reportError(sender, err, { session: frame.to, event: frame.event });
+        return;
+      }
+      case FrameType.Reply:
+        // The caller learns why instead of waiting for its timeout.
+        this.sendCallError(frame.dest || peerId, frame.callId, payload);
+        return;
+      default:
+        return; // an ERROR frame: its caller times out
+    }
+  }
 
   /** Acknowledges received frames: at once every ACK_EVERY frames, else soon after. While
    * the kernel's queue is over `receiveQueueLimit`, not until it has drained: the peer's send

@@ -178,6 +178,33 @@ describe('mesh over the in-memory transport', () => {
     });
   });
 
+  it('runs a call after the posts that came before it, and at once when nothing waits', async () => {
+    const a = node('a');
+    const b = node('b');
+    const seen: number[] = [];
+    b.kernel.spawn({
+      alias: 'rec',
+      publish: ['n', 'seen'],
+      events: {
+        n: (_ctx: unknown, i: number) => void seen.push(i),
+        seen: () => [...seen],
+      },
+    });
+    await link(a, b);
+    // Posts and a call in one turn: one ws message; the posts are queued on b, the call
+    // must wait behind them (it is queued too).
+    for (let i = 0; i < 100; i++) a.kernel.post('poe://b/rec/n', i);
+    const behind = a.kernel.call('poe://b/rec/seen');
+    assert.equal(((await behind) as number[]).length, 100, 'the call saw every post sent before it');
+    // Nothing waits on b now: the call runs as its frame arrives, and still sees everything.
+    await b.kernel.idle();
+    assert.equal(b.kernel.queued, 0);
+    assert.equal(((await a.kernel.call('poe://b/rec/seen')) as number[]).length, 100);
+    // A handler that throws, run at once, still rejects the caller with what it threw.
+    b.kernel.spawn(calc);
+    await assert.rejects(a.kernel.call('poe://b/calc/fail'), /out of range/);
+  });
+
   it('refuses calls past maxInflightCalls with IKC_ERR_OVERLOADED, and answers the rest', async () => {
     const a = node('a');
     const b = node('b', { maxInflightCalls: 5 });

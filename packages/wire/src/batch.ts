@@ -72,7 +72,14 @@ export class FrameBatcher {
   /** Adds a frame to the batch (sending the batch first if the frame would overfill it);
    * returns the frame's encoded size in bytes. */
   add(frame: Frame): number {
-    const bytes = this.#codec.encode(frame);
+    return this.addEncoded(this.#codec.encode(frame));
+  }
+
+  /**
+   * Adds a frame the caller has already encoded (one frame's bytes, as Codec.encode returns
+   * them, checked against the limits the peer decodes with); returns its size in bytes.
+   */
+  addEncoded(bytes: Uint8Array): number {
     // A frame larger than maxBytes still goes, alone: the codec already checked it against
     // maxMessageBytes, the hard limit.
     if (this.#frames > 0 && this.#end - this.#start + bytes.length > this.maxBytes) this.flush();

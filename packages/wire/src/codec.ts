@@ -13,7 +13,7 @@
 import { type ErrorCode, WireError } from './errors.js';
 import { type Frame, frameSchema } from './frames.js';
 import { type Limits, resolveLimits } from './limits.js';
-import { packr, unpackr } from './msgpack.js';
+import { packr, unpackr, unpackrViews } from './msgpack.js';
 import { encodeError, frameFromWire, frameToWire } from './positional.js';
 import { scanMessage } from './scan.js';
 import { swapValueHooks, type ValueHooks } from './values.js';
@@ -25,6 +25,12 @@ import { swapValueHooks, type ValueHooks } from './values.js';
 export interface CodecOptions extends ValueHooks {
   /** Overrides of DEFAULT_LIMITS, for both directions. */
   limits?: Partial<Limits>;
+  /**
+   * Decoded binary values are views into the message instead of copies. Only for callers
+   * that hand decode() a message nobody else holds or writes (an assembled chunked message):
+   * a binary value then keeps the whole message alive.
+   */
+  viewBinaries?: boolean;
 }
 
 function malformed(message: string, details: Record<string, unknown> = {}): WireError {
@@ -47,15 +53,22 @@ function fromMsgpackr(err: unknown): WireError {
 // point into it (strings are copied by nature, binaries by `copyBuffers`). Not used when a
 // decode hook decodes re-entrantly: msgpackr would still be reading the outer message here.
 const SCRATCH_BYTES = 16 * 1024;
+/**
+ * After a frame larger than this is encoded, msgpackr is given a fresh small slab: it would
+ * otherwise keep the large one (process-wide) and allocate its next slabs at that size.
+ */
+const LARGE_FRAME_BYTES = 1024 * 1024;
 const scratch = Buffer.allocUnsafeSlow(SCRATCH_BYTES);
 let decoding = 0;
 
 export class Codec {
   readonly limits: Limits;
   readonly #hooks: ValueHooks | undefined;
+  readonly #views: boolean;
 
   constructor(options: CodecOptions = {}) {
     this.limits = resolveLimits(options.limits);
+    this.#views = options.viewBinaries === true;
     this.#hooks =
       options.fromRef || options.fromError
         ? { fromRef: options.fromRef, fromError: options.fromError }
@@ -79,6 +92,7 @@ export class Codec {
       const why = err instanceof RangeError ? 'a value is cyclic or too deep' : 'a value cannot be encoded';
       throw encodeError(why, frameSchema(wire[0] as number), err);
     }
+    if (bytes.length > LARGE_FRAME_BYTES) packr.useBuffer(Buffer.allocUnsafeSlow(8192));
     this.#checkOwn(bytes, wire[0] as number);
     return bytes;
   }
@@ -90,7 +104,10 @@ export class Codec {
         'IKC_ERR_FRAME_TOO_LARGE',
         `the frame is ${bytes.length} bytes; maxMessageBytes is ${this.limits.maxMessageBytes}`,
       );
-      throw encodeError('too large', frameSchema(type), cause, { limit: 'maxMessageBytes' });
+      throw encodeError('too large', frameSchema(type), cause, {
+        limit: 'maxMessageBytes',
+        size: bytes.length,
+      });
     }
     try {
       scanMessage(bytes, this.limits);
@@ -121,7 +138,9 @@ export class Codec {
     const previousHooks = swapValueHooks(this.#hooks);
     decoding++;
     try {
-      if (count > 1) values = unpackr.unpackMultiple(message);
+      if (this.#views) {
+        values = count > 1 ? unpackrViews.unpackMultiple(message) : [unpackrViews.unpack(message)];
+      } else if (count > 1) values = unpackr.unpackMultiple(message);
       else if (decoding > 1 || message.length > SCRATCH_BYTES) values = [unpackr.unpack(message)];
       else {
         scratch.set(message, 0);

@@ -47,6 +47,8 @@ export const ERROR_CODES = {
     'A post was never acknowledged by the kernel it went to, which went away (or did not come back within the resume window).',
   IKC_ERR_OVERFLOW:
     'The send buffer to a kernel is full (mesh.sendBufferHardBytes not yet acknowledged); await kernel.ready() before sending more.',
+  IKC_ERR_MESSAGE_TOO_LARGE:
+    'A message (a frame with its arguments) is larger than mesh.maxMessageBytes, or than the peer takes: refused at the sender, or the link closed when a peer announces one.',
   // Jobs
   IKC_ERR_JOB_BUSY: "A fork with onBusy 'fail' found jobs.maxProc jobs already running.",
   IKC_ERR_JOB_TIMEOUT:

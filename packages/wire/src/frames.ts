@@ -30,6 +30,7 @@ export const FrameType = {
   Ping: 16,
   Pong: 17,
   Ack: 18,
+  Chunk: 19,
   Post: 32,
   Call: 33,
   Reply: 34,
@@ -99,6 +100,22 @@ export interface PongFrame {
 export interface AckFrame {
   type: typeof FrameType.Ack;
   seq: number;
+}
+
+/**
+ * One piece of a message too large to go whole (protocol version 2 and up). The pieces of
+ * message `id` carry its bytes in order; once `total` bytes have arrived, they are decoded
+ * as one message of exactly one frame. See chunk.ts and docs/protocol.md.
+ */
+export interface ChunkFrame {
+  type: typeof FrameType.Chunk;
+  /** The chunked message's number on this link, from 1, growing with each message. */
+  id: number;
+  /** The whole message's size, in bytes (the same in every piece). */
+  total: number;
+  /** Where this piece's bytes go in the message: the bytes sent before it. */
+  offset: number;
+  data: Uint8Array;
 }
 
 export interface PostFrame {
@@ -192,6 +209,7 @@ export type Frame =
   | PingFrame
   | PongFrame
   | AckFrame
+  | ChunkFrame
   | PostFrame
   | CallFrame
   | ReplyFrame
@@ -298,6 +316,17 @@ const SCHEMAS: readonly FrameSchema[] = [
     name: 'ACK',
     sentBy: 'the receiver of sequenced frames',
     fields: [field('seq', kinds.uint, 'highest seq received with no gap (cumulative)')],
+  },
+  {
+    type: FrameType.Chunk,
+    name: 'CHUNK',
+    sentBy: 'the sender of a message larger than one chunk (version 2 and up)',
+    fields: [
+      field('id', kinds.uint, "the chunked message's number on this link, from 1"),
+      field('total', kinds.uint, "the whole message's size in bytes"),
+      field('offset', kinds.uint, "where this piece's bytes go: the bytes sent before it"),
+      field('data', kinds.bytes, "this piece's bytes"),
+    ],
   },
   {
     type: FrameType.Post,

@@ -10,6 +10,16 @@ export {
   FrameBatcher,
   type MessageSink,
 } from './batch.js';
+export {
+  CHUNK_BYTES,
+  CHUNKS_FEATURE,
+  ChunkAssembler,
+  chunksFeature,
+  encodeChunk,
+  largeLimits,
+  peerChunkLimit,
+  readChunk,
+} from './chunk.js';
 export { Codec, type CodecOptions, decodeMessage, encodeFrame, getDefaultCodec } from './codec.js';
 export { ERROR_CODES, type ErrorCode, IkcError, type IkcErrorOptions, WireError } from './errors.js';
 export { type KernelRole, NONCE_MAX_BYTES, NONCE_MIN_BYTES } from './fields.js';
@@ -18,6 +28,7 @@ export {
   type AuthFrame,
   type ByeFrame,
   type CallFrame,
+  type ChunkFrame,
   type ErrorFrame,
   type Frame,
   type FrameSchema,

@@ -42,3 +42,12 @@ export const unpackr = new Unpackr({
   // whole message and a transport may reuse its receive buffer.
   copyBuffers: true,
 });
+
+/**
+ * Decodes a message nobody else holds (a chunked message once assembled): binary values are
+ * views into it rather than copies, so a large argument is not copied a second time.
+ */
+export const unpackrViews = new Unpackr({
+  ...shared,
+  copyBuffers: false,
+});

@@ -10,7 +10,8 @@
 import { WireError } from './errors.js';
 
 export const PROTOCOL_MIN = 1;
-export const PROTOCOL_MAX = 1;
+/** 2 added CHUNK (messages larger than one transport message). */
+export const PROTOCOL_MAX = 2;
 
 export interface VersionRange {
   readonly min: number;
