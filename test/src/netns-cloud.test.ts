@@ -348,7 +348,7 @@ describe('a cloud of five kernels on five hosts, formed by mDNS alone', () => {
 
   it('kill -9 of a calc kernel is seen by all at once, and poe://*/calc/whoami fails over', {
     skip,
-    timeout: 30_000,
+    timeout: 60_000,
   }, async () => {
     requireCloud();
     const victim = procs[3] as LabKernel;
@@ -401,7 +401,8 @@ describe('a cloud of five kernels on five hosts, formed by mDNS alone', () => {
       return JSON.stringify(by);
     };
     // The membership, by probes, declares it dead too, later: the figure a link cannot give.
-    await converged(others, 5_000, 'the others to see each other, without h3', false);
+    // (Generous waits: this is about failover, and a loaded machine slows the probes.)
+    await converged(others, 10_000, 'the others to see each other, without h3', false);
     const deadAt = await until(
       () => Promise.all(others.map(view)),
       (vs) => vs.every((v) => v.members.find((m) => m.id === victim.id)?.state === 'dead'),
@@ -431,7 +432,7 @@ describe('a cloud of five kernels on five hosts, formed by mDNS alone', () => {
       failed.length <= 1 && failed.every((c) => c.code === 'IKC_ERR_UNREACHABLE' && c.start < t0),
       `only a call in flight at the kill may fail, and as unreachable: ${JSON.stringify(failed.map((c) => ({ ...c, start: c.start - t0, end: c.end - t0 })))}`,
     );
-    await converged(others, 5_000, 'the others to see each other, without h3');
+    await converged(others, 10_000, 'the others to see each other, without h3');
   });
 
   it("SIGTERM (graceful leave) is seen by all at once as 'left', and the kernel does not come back", {
