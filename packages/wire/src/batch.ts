@@ -33,7 +33,8 @@ export type MessageSink = (message: Buffer, frames: number) => void;
  * Coalesces frames into messages. Frames are encoded as they are added (so an unencodable
  * frame throws IKC_ERR_ENCODE from add(), leaving the batch as it was) and copied into a
  * slab; a message handed to the sink is a view of that slab which is never written again,
- * so the transport may keep it as long as it needs.
+ * so the transport may keep it as long as it needs. A frame of maxBytes or more is not
+ * copied: it goes alone, as encoded.
  */
 export class FrameBatcher {
   readonly maxFrames: number;
@@ -80,8 +81,18 @@ export class FrameBatcher {
    * them, checked against the limits the peer decodes with); returns its size in bytes.
    */
   addEncoded(bytes: Uint8Array): number {
-    // A frame larger than maxBytes still goes, alone: the codec already checked it against
-    // maxMessageBytes, the hard limit.
+    // A frame that fills a batch by itself goes alone, as it is: not copied into the slab
+    // (bulk data, a job's output, would otherwise be copied once more per byte). What the
+    // codec returns is never written again (msgpackr moves on in its arena), and the codec
+    // already checked it against maxMessageBytes, the hard limit.
+    if (bytes.length >= this.maxBytes) {
+      this.flush();
+      this.#sink(
+        Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length),
+        1,
+      );
+      return bytes.length;
+    }
     if (this.#frames > 0 && this.#end - this.#start + bytes.length > this.maxBytes) this.flush();
     this.#reserve(bytes.length);
     this.#slab.set(bytes, this.#end);

@@ -47,6 +47,8 @@ function fromMsgpackr(err: unknown): WireError {
   return new WireError(code, `msgpack decoding failed: ${message}`, { cause: err });
 }
 
+// A message of one frame larger than SCRATCH_BYTES decodes its binaries as views of the
+// message: callers hand decode() messages nobody writes again (what a transport received).
 // msgpackr builds a DataView for every new source buffer (and caches it on the buffer),
 // which costs more than decoding a small frame. So a single-frame message is first copied
 // into this one reused buffer, whose DataView msgpackr builds once. Decoded values never
@@ -141,7 +143,11 @@ export class Codec {
       if (this.#views) {
         values = count > 1 ? unpackrViews.unpackMultiple(message) : [unpackrViews.unpack(message)];
       } else if (count > 1) values = unpackr.unpackMultiple(message);
-      else if (decoding > 1 || message.length > SCRATCH_BYTES) values = [unpackr.unpack(message)];
+      else if (message.length > SCRATCH_BYTES) {
+        // One large frame is nearly all of its message, which the transport allocated for it
+        // alone: its binaries as views pin nothing extra, and are not copied a second time.
+        values = [unpackrViews.unpack(message)];
+      } else if (decoding > 1) values = [unpackr.unpack(message)];
       else {
         scratch.set(message, 0);
         values = [unpackr.unpack(scratch, { start: 0, end: message.length })];

@@ -113,6 +113,30 @@ describe('FrameBatcher', () => {
     assert.deepEqual(decoded, frames);
   });
 
+  it('hands a frame that fills a batch over as encoded, without a copy, after what was pending', () => {
+    const codec = new Codec();
+    const { batcher, messages } = collect({ maxBytes: 64 * 1024 }, codec);
+    batcher.add(post(1));
+    const big = Array.from({ length: 20 }, (_, i) => post(i + 2, [Buffer.alloc(80 * 1024, i)]));
+    const encoded = big.map((f) => codec.encode(f));
+    for (const bytes of encoded) batcher.addEncoded(bytes);
+    batcher.flush();
+    assert.deepEqual(
+      messages.map((m) => m.frames),
+      [1, ...big.map(() => 1)],
+    );
+    for (let i = 0; i < big.length; i++) {
+      const { message } = messages[i + 1]!;
+      assert.equal(message.buffer, encoded[i]!.buffer, 'the same memory, not a copy');
+      assert.equal(message.byteOffset, encoded[i]!.byteOffset);
+    }
+    // Encoding went on meanwhile: nothing handed out was written over.
+    assert.deepEqual(
+      messages.flatMap((m) => codec.decode(m.message)),
+      [post(1), ...big],
+    );
+  });
+
   it('leaves the batch as it was when a frame cannot be encoded', () => {
     const { batcher, messages } = collect();
     batcher.add(post(1));

@@ -174,6 +174,15 @@ describe('other values in args', () => {
     assert.deepEqual(reply.value, Buffer.from('abc'));
   });
 
+  it('decodes the binaries of a message of one large frame as views of it (no second copy)', () => {
+    const data = Buffer.alloc(64 * 1024, 7);
+    const bytes = Buffer.from(encodeFrame({ type: FrameType.Reply, seq: 1, callId: 1, value: data }));
+    const [reply] = decodeMessage(bytes) as [ReplyFrame];
+    const value = reply.value as Buffer;
+    assert.deepEqual(value, data);
+    assert.equal(value.buffer, bytes.buffer, 'a view of the message');
+  });
+
   it('keeps "constructor" and "toString" keys as plain own data', () => {
     const value = { constructor: 'c', toString: 't', hasOwnProperty: 1 };
     const [decoded] = roundTripArgs([value]) as [Record<string, unknown>];
