@@ -259,6 +259,18 @@ describe('jobs forked on another kernel', () => {
     assert.deepEqual(order, ['high', 'low']);
   });
 
+  it('a remote job killed while it waits here (its delay) ends at once and never reaches beta', async () => {
+    const marker = join(dir, 'never');
+    const job = alpha.fork({ cmd: ['sh', '-c', `: > ${marker}`], on: 'beta', delay: 1 });
+    assert.equal(job.state, 'deferred');
+    assert.equal(job.kill('SIGTERM'), true);
+    const outcome = await job.wait(1_000);
+    assert.equal(outcome.signal, 'SIGTERM');
+    assert.equal(job.attempts, 0);
+    await new Promise((r) => setTimeout(r, 1_300));
+    assert.equal(existsSync(marker), false, 'nothing was forked there');
+  });
+
   it("posts the job's events to the forking session (ctx.fork with on)", async () => {
     const events: string[] = [];
     const done = new Promise<void>((resolve) => {

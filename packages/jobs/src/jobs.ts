@@ -550,6 +550,7 @@ export class Jobs implements JobControl {
     type: 'finish' | 'fail',
   ): void {
     this.announced.delete(job);
+    this.remoteTarget.delete(job); // a remote job killed (or closed) before it was sent
     job.ended(outcome, texts);
     if (job.state === 'complete') {
       this.ended.add(job);
