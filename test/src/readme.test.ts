@@ -68,7 +68,7 @@ describe('README', () => {
     try {
       const { code: exit, out, err } = await run([file]);
       assert.equal(exit, 0, err);
-      assert.deepEqual(out.trim().split('\n'), ['5', '9', 'IKC_ERR_NOT_PUBLISHED']);
+      assert.deepEqual(out.trim().split('\n'), ['5', '9', 'IKC_ERR_NOT_PUBLISHED', '42 on sh beta']);
     } finally {
       rmSync(file, { force: true });
     }
