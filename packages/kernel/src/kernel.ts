@@ -1,9 +1,13 @@
 import { hostname } from 'node:os';
 import { IkcError } from '@ikc/wire';
 import { nanoid } from 'nanoid';
+import { Alarms } from './alarms.js';
+import { Aliases } from './aliases.js';
 import { type Clock, systemClock } from './clock.js';
 import { Context } from './context.js';
 import { withDeadline } from './deadline.js';
+import { checkDefinition } from './definition.js';
+import { defaultUnhandled, describe, ErrorReporter } from './errors.js';
 import { EventQueue, type Queued } from './fifo.js';
 import {
   type ForkedJob,
@@ -22,7 +26,6 @@ import {
 } from './monitor.js';
 import {
   type CallOptions,
-  type Events,
   type Handler,
   type RemoteEndpoint,
   RUNNING,
@@ -32,11 +35,13 @@ import {
   STOPPED,
   STOPPING,
 } from './session.js';
-import { formatSpec, isSpec, parseSpec, type Spec } from './spec.js';
-import { type Alarm, TimerQueue } from './timers.js';
+import { ProcessSignals, Signals } from './signals.js';
+import { formatSpec, isSpec, parseSpec } from './spec.js';
+import { Routed, type Router, splitTarget, type Target } from './targets.js';
+import { postOrder, reparent, topLevel } from './tree.js';
 
-/** Where an event can go: a session object, its id, one of its aliases, or poe://KERNEL/SESSION. */
-export type Target = Session | string;
+export { TERMINAL_SIGNALS } from './signals.js';
+export type { Router, Target } from './targets.js';
 
 export interface KernelOptions {
   /** Human-chosen name, unique in a cloud (default: the host name). */
@@ -54,32 +59,10 @@ export interface KernelOptions {
   onUnhandledError?: (event: MonitorEvent) => void;
 }
 
-/**
- * Takes the events whose specifier names another kernel (or `*`). @ikc/mesh attaches one;
- * without it such a target is IKC_ERR_NOT_LOCAL. Errors of a routed post are the router's
- * to report, with kernel.reportError.
- */
-export interface Router {
-  post(sender: Session, spec: Spec, event: string, args: unknown[]): void;
-  call(sender: Session, spec: Spec, event: string, args: unknown[], options: CallOptions): Promise<unknown>;
-  /** A proxy for a session elsewhere, created on first resolution. */
-  resolve(spec: Spec): Promise<Session>;
-  /** Resolves when events to that kernel may flow (its send buffer has room). */
-  ready?(spec: Spec): Promise<void>;
-}
-
-/** A target that names a session on another kernel, for the router. */
-class Routed {
-  constructor(readonly spec: Spec) {}
-}
-
 const NO_OPTIONS: CallOptions = Object.freeze({});
 
 /** The event name of a queued task (queueCall); post() refuses empty names, so no event has it. */
 const TASK = '';
-
-/** Signals that stop every session that receives them without handling them. */
-export const TERMINAL_SIGNALS: ReadonlySet<string> = new Set(['TERM', 'INT', 'HUP', 'ZOMBIE']);
 
 /** Events the kernel itself sends; they never fall through to `_default`. */
 const KERNEL_EVENTS: ReadonlySet<string> = new Set([
@@ -104,17 +87,6 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   );
 }
 
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-function defaultUnhandled(event: MonitorEvent): void {
-  const err = event.error as { code?: string; message?: string } | undefined;
-  process.stderr.write(
-    `ikc kernel ${event.kernel}: unhandled error ${err?.code ?? ''} ${err?.message ?? ''}\n`,
-  );
-}
-
 /**
  * A local kernel: sessions, their events, timers, signals and aliases, with POE's semantics.
  * It opens no sockets; @ikc/mesh connects kernels.
@@ -132,10 +104,12 @@ export class Kernel {
   private readonly queue = new EventQueue<Session>();
   /** Where the dispatch loop reads each event into, so a queued event costs no object of its own. */
   private readonly next: Pending;
-  private readonly timers: TimerQueue<Session>;
   private readonly monitors = new MonitorHub();
-  private readonly processSignals: boolean;
-  private readonly onUnhandledError: (event: MonitorEvent) => void;
+  private readonly errors: ErrorReporter;
+  private readonly names: Aliases;
+  private readonly alarms: Alarms;
+  private readonly signals: Signals;
+  private readonly processSignals: ProcessSignals;
   private counter = 0;
   /** Async handlers of posts and calls that have not settled yet. */
   private pendingHandlers = 0;
@@ -145,22 +119,38 @@ export class Kernel {
   private gcList: Session[] = [];
   private runWaiters: (() => void)[] = [];
   private idleWaiters: (() => void)[] = [];
-  private signalHandled = false;
   private stopped = false;
-  private processListener: ((sig: NodeJS.Signals) => void) | undefined;
   private router: Router | undefined;
-  private beforeExitListener: (() => void) | undefined;
 
   constructor(options: KernelOptions = {}) {
     this.id = nanoid();
     this.name = options.name ?? hostname();
     this.clock = options.clock ?? systemClock;
-    this.processSignals = options.processSignals ?? true;
-    this.onUnhandledError = options.onUnhandledError ?? defaultUnhandled;
-    this.timers = new TimerQueue<Session>(this.clock, (alarm) => this.fire(alarm));
     this.root = new Session(this, `${this.id}.0`, {}, {}, null);
     this.sessions.set(this.root.id, this.root);
     this.next = { target: this.root, event: '', args: [], sender: this.root };
+    const emit: Kernel['emit'] = (event) => this.emit(event);
+    const release = (session: Session) => this.release(session);
+    const invokeNow = (session: Session, event: string, args: unknown[], sender: Session) =>
+      this.invokeNow(session, event, args, sender);
+    const onUnhandledError = options.onUnhandledError ?? defaultUnhandled;
+    this.errors = new ErrorReporter(
+      this.name,
+      this.root,
+      this.monitors,
+      emit,
+      (event) => onUnhandledError.call(this, event), // with the kernel as `this`, as it always was
+      this.enqueue,
+    );
+    this.names = new Aliases(this.aliases, this.monitors, emit, release);
+    this.alarms = new Alarms(this.clock, release, this.enqueue);
+    this.signals = new Signals(this.root, invokeNow, (session) => this.stopSession(session), this.errors);
+    this.processSignals = new ProcessSignals(
+      options.processSignals ?? true,
+      (name) => this.signal('*', name),
+      () => this.queue.length === 0 && this.alarms.size === 0,
+      () => this.live,
+    );
   }
 
   // ---- sessions -------------------------------------------------------------------------
@@ -174,14 +164,14 @@ export class Kernel {
   /** @internal */
   spawnChild<H>(definition: SessionDefinition<H>, parent: Session | null): Session<H> {
     if (this.stopped) throw new IkcError('IKC_ERR_KERNEL_STOPPED', `kernel ${this.name} has stopped`);
-    const events = this.checkDefinition(definition);
+    const events = checkDefinition(definition);
     const aliases = definition.alias === undefined ? [] : [definition.alias].flat();
-    for (const alias of aliases) this.checkAliasFree(alias, undefined);
+    for (const alias of aliases) this.names.checkFree(alias, undefined);
 
     const heap = definition.heap ?? ({} as H);
     const session = new Session<H>(this, `${this.id}.${++this.counter}`, events, heap, parent);
     this.sessions.set(session.id, session);
-    if (++this.live === 1) this.installProcessSignals();
+    if (++this.live === 1) this.processSignals.install();
     if (parent) {
       (parent.childSet ??= new Set()).add(session);
       parent.refs++;
@@ -204,22 +194,6 @@ export class Kernel {
     if (parent) this.notify(parent, '_child', ['create', session, started], session);
     this.release(session);
     return session;
-  }
-
-  private checkDefinition<H>(definition: SessionDefinition<H>): Events<H> {
-    if (typeof definition !== 'object' || definition === null) {
-      throw new IkcError('IKC_ERR_INVALID_ARG', 'spawn() takes a session definition object');
-    }
-    const { events } = definition;
-    if (typeof events !== 'object' || events === null) {
-      throw new IkcError('IKC_ERR_INVALID_ARG', 'a session definition needs `events`: an object of handlers');
-    }
-    for (const [name, handler] of Object.entries(events)) {
-      if (typeof handler !== 'function') {
-        throw new IkcError('IKC_ERR_INVALID_ARG', `events.${name} must be a function, not ${typeof handler}`);
-      }
-    }
-    return events;
   }
 
   /** The session a target names on this kernel, or undefined. Never throws for a missing one. */
@@ -346,22 +320,6 @@ export class Kernel {
     return found;
   }
 
-  /** Splits poe://K/S/EVENT targets: the event comes from the specifier, `event` is the first argument. */
-  private splitTarget(target: Target, event: unknown, args: unknown[]): [Target, unknown, unknown[]] {
-    if (typeof target === 'string' && isSpec(target)) {
-      let spec: ReturnType<typeof parseSpec>;
-      try {
-        spec = parseSpec(target);
-      } catch {
-        return [target, event, args]; // find() reports the bad specifier
-      }
-      if (spec.event !== undefined) {
-        return [target, spec.event, event === undefined && args.length === 0 ? [] : [event, ...args]];
-      }
-    }
-    return [target, event, args];
-  }
-
   // ---- post and call ---------------------------------------------------------------------
 
   /**
@@ -410,13 +368,7 @@ export class Kernel {
     proxy.remote = remote;
     if (published.length) proxy.publishedSet = new Set(published);
     this.sessions.set(id, proxy);
-    for (const alias of aliases) {
-      if (this.aliases.get(alias)?.state === RUNNING) continue;
-      this.aliases.set(alias, proxy);
-      if (proxy.aliasList) proxy.aliasList.push(alias);
-      else proxy.aliasList = [alias];
-      proxy.refs++;
-    }
+    this.names.adopt(proxy, aliases);
     return proxy;
   }
 
@@ -444,16 +396,22 @@ export class Kernel {
     if (!this.scheduled) this.schedule();
   }
 
-  /** @internal For a router: tells a sender that its event could not be delivered (see reportToSender). */
+  /** Queues an event whose holds the caller has taken: `_error` reports and due alarms. */
+  private readonly enqueue = (target: Session, event: string, args: unknown[], sender: Session): void => {
+    this.queue.push(target, event, args, sender);
+    if (!this.scheduled) this.schedule();
+  };
+
+  /** @internal For a router: tells a sender that its event could not be delivered (see ErrorReporter.toSender). */
   reportError(sender: Session, err: IkcError, about: { session?: string; event?: string }): void {
-    this.reportToSender(sender, err, about);
+    this.errors.toSender(sender, err, about);
   }
 
   /** @internal */
   postFrom(sender: Session, target: Target, event: unknown, args: unknown[]): void {
     let found: Session | IkcError | Routed | undefined = this.quick(target);
     if (found === undefined) {
-      [target, event, args] = this.splitTarget(target, event, args);
+      [target, event, args] = splitTarget(target, event, args);
       found = this.find(target);
     }
     if (this.stopped) {
@@ -462,7 +420,7 @@ export class Kernel {
       found = new IkcError('IKC_ERR_INVALID_ARG', `post() needs an event name, got ${typeof event}`);
     }
     if (found instanceof IkcError) {
-      return this.reportToSender(sender, found, { event: typeof event === 'string' ? event : undefined });
+      return this.errors.toSender(sender, found, { event: typeof event === 'string' ? event : undefined });
     }
     if (found instanceof Routed)
       return (this.router as Router).post(sender, found.spec, event as string, args);
@@ -486,7 +444,7 @@ export class Kernel {
   ): Promise<unknown> {
     let found: Session | IkcError | Routed | undefined = this.quick(target);
     if (found === undefined) {
-      [target, event, args] = this.splitTarget(target, event, args);
+      [target, event, args] = splitTarget(target, event, args);
       found = this.find(target);
     }
     if (this.stopped) found = new IkcError('IKC_ERR_KERNEL_STOPPED', `kernel ${this.name} has stopped`);
@@ -511,7 +469,7 @@ export class Kernel {
     try {
       result = this.invoke(session, handler, handlerArgs, sender, name);
     } catch (err) {
-      this.emitError(err, session, name);
+      this.errors.emitError(err, session, name);
       return Promise.reject(err);
     }
     if (!isThenable(result)) return Promise.resolve(result);
@@ -525,7 +483,7 @@ export class Kernel {
       },
       (err: unknown) => {
         this.pendingHandlers--;
-        this.emitError(err, session, name);
+        this.errors.emitError(err, session, name);
         this.release(session);
         throw err;
       },
@@ -619,7 +577,7 @@ export class Kernel {
         `session ${session.id} stopped before "${event}" could be delivered`,
         { details: { session: session.id, event } },
       );
-      this.reportToSender(sender, err, { session: session.id, event });
+      this.errors.toSender(sender, err, { session: session.id, event });
       return this.release(sender);
     }
     // The hot path: look the handler up inline rather than through handlerFor's tuple.
@@ -628,7 +586,7 @@ export class Kernel {
     if (handler === undefined) {
       [handler, handlerArgs] = this.handlerFor(session, event, args);
       if (!handler) {
-        this.reportToSender(sender, this.noHandler(session, event), { session: session.id, event });
+        this.errors.toSender(sender, this.noHandler(session, event), { session: session.id, event });
         this.release(session);
         return this.release(sender);
       }
@@ -637,7 +595,7 @@ export class Kernel {
     try {
       result = this.invoke(session, handler, handlerArgs, sender, event);
     } catch (err) {
-      this.handlerFailed(session, event, sender, err);
+      this.errors.handlerFailed(session, event, sender, err);
     }
     if (isThenable(result)) {
       // Both ends stay held until the handler settles, so a late failure still finds its sender.
@@ -650,7 +608,7 @@ export class Kernel {
         },
         (err: unknown) => {
           this.pendingHandlers--;
-          this.handlerFailed(session, event, sender, err);
+          this.errors.handlerFailed(session, event, sender, err);
           this.release(session);
           this.release(sender);
         },
@@ -659,66 +617,6 @@ export class Kernel {
     }
     this.release(session);
     this.release(sender);
-  }
-
-  private handlerFailed(session: Session, event: string, sender: Session, cause: unknown): void {
-    const err = new IkcError(
-      'IKC_ERR_HANDLER',
-      `handler "${event}" of session ${session.aliasList?.[0] ?? session.id} threw: ${describe(cause)}`,
-      { cause, details: { session: session.id, event } },
-    );
-    this.reportToSender(sender, err, { session: session.id, event });
-  }
-
-  /**
-   * Tells a sender its event went wrong: as an `_error` event when it can handle one, and
-   * always to the error monitors. When neither hears it, onUnhandledError does: an error is
-   * never dropped silently.
-   */
-  private reportToSender(
-    sender: Session,
-    err: IkcError,
-    about: { session?: string; event?: string | undefined },
-  ): void {
-    const seen = this.emitError(err, undefined, about.event, about.session, sender);
-    if (sender.remote?.error && sender.state === RUNNING) return sender.remote.error(err, about);
-    if (
-      sender.state === RUNNING &&
-      sender !== this.root &&
-      sender.events._error !== undefined &&
-      about.event !== '_error'
-    ) {
-      sender.refs++;
-      this.root.refs++;
-      this.queue.push(sender, '_error', [err], this.root);
-      if (!this.scheduled) this.schedule();
-    } else if (seen === 0) {
-      this.onUnhandledError({
-        type: 'error',
-        kernel: this.name,
-        error: err,
-        session: about.session,
-        event: about.event,
-      });
-    }
-  }
-
-  /** Emits an `error` monitor event; returns how many monitors saw it. */
-  private emitError(
-    error: unknown,
-    session?: Session,
-    event?: string,
-    sessionId?: string,
-    sender?: Session,
-  ): number {
-    if (!this.monitors.wants('error')) return 0;
-    return this.emit({
-      type: 'error',
-      error,
-      session: session?.id ?? sessionId,
-      event,
-      sender: sender?.id,
-    });
   }
 
   /** Resolves once the event queue is empty. */
@@ -770,17 +668,12 @@ export class Kernel {
     }
     session.state = STOPPING;
     const parent = session.parentSession;
-    if (session.childSet) for (const child of [...session.childSet]) this.reparent(child, session, parent);
+    if (session.childSet)
+      for (const child of [...session.childSet]) reparent(child, session, parent, this.notify);
     this.notify(session, '_stop', [], this.root);
 
-    if (session.aliasList) {
-      for (const alias of session.aliasList) {
-        this.aliases.delete(alias);
-      }
-    }
-    if (session.alarmIds) for (const id of session.alarmIds) this.timers.remove(id);
-    session.alarmIds = null;
-    session.named = null;
+    this.names.dropAll(session);
+    this.alarms.cancelAll(session);
     this.sessions.delete(session.id);
     session.state = STOPPED;
     if (session.remote === null && this.monitors.wants('unregister')) {
@@ -794,19 +687,8 @@ export class Kernel {
     if (session.remote === null && --this.live === 0) this.becameEmpty();
   }
 
-  private reparent(child: Session, from: Session, to: Session | null): void {
-    from.childSet?.delete(child);
-    child.parentSession = to;
-    if (to) {
-      (to.childSet ??= new Set()).add(child);
-      to.refs++;
-      this.notify(to, '_child', ['gain', child], from);
-    }
-    this.notify(child, '_parent', [from, to], from);
-  }
-
   private becameEmpty(): void {
-    this.removeProcessSignals();
+    this.processSignals.remove();
     const waiters = this.runWaiters;
     this.runWaiters = [];
     for (const w of waiters) w();
@@ -821,10 +703,10 @@ export class Kernel {
   /** Stops every session (children before parents), cancels all timers and refuses new work. */
   async stop(): Promise<void> {
     if (!this.stopped) {
-      for (const s of this.postOrder(this.topLevel(true))) this.stopSession(s);
+      for (const s of postOrder(topLevel(this.sessions.values(), this.root, true))) this.stopSession(s);
       this.stopped = true;
-      this.timers.clear();
-      this.removeProcessSignals();
+      this.alarms.clear();
+      this.processSignals.remove();
     }
     await this.idle();
     this.monitors.closeAll();
@@ -862,15 +744,14 @@ export class Kernel {
   private forker: Forker | undefined;
 
   /** Runs a kernel-sent event's handler now if the session has one; failures go to monitors. */
-  private notify(session: Session, event: string, args: unknown[], sender: Session): unknown {
+  private readonly notify = (session: Session, event: string, args: unknown[], sender: Session): unknown => {
     try {
       return this.invokeNow(session, event, args, sender);
     } catch (err) {
-      this.emitError(err, session, event) ||
-        this.onUnhandledError({ type: 'error', kernel: this.name, error: err, session: session.id, event });
+      this.errors.kernelEventFailed(err, session, event);
       return undefined;
     }
-  }
+  };
 
   /** Runs a kernel event's handler synchronously (absent handler: nothing happens). An async
    * handler holds its session until it settles; a rejection goes to monitors. */
@@ -883,14 +764,7 @@ export class Kernel {
       result.then(
         () => this.release(session),
         (err: unknown) => {
-          this.emitError(err, session, event) ||
-            this.onUnhandledError({
-              type: 'error',
-              kernel: this.name,
-              error: err,
-              session: session.id,
-              event,
-            });
+          this.errors.kernelEventFailed(err, session, event);
           this.release(session);
         },
       );
@@ -898,91 +772,33 @@ export class Kernel {
     return result;
   }
 
-  // ---- aliases and publishing ---------------------------------------------------------------
-
-  private checkAliasFree(alias: string, owner: Session | undefined): void {
-    if (typeof alias !== 'string' || alias === '' || alias.includes('/')) {
-      throw new IkcError(
-        'IKC_ERR_INVALID_ARG',
-        `an alias must be a non-empty string without "/", got ${JSON.stringify(alias)}`,
-      );
-    }
-    const holder = this.aliases.get(alias);
-    if (holder !== undefined && holder !== owner) {
-      throw new IkcError('IKC_ERR_ALIAS_TAKEN', `alias "${alias}" is held by session ${holder.id}`, {
-        details: { alias, session: holder.id },
-      });
-    }
-  }
+  // ---- aliases and publishing (aliases.ts) ---------------------------------------------------
 
   /** @internal */
   aliasSet(session: Session, alias: string): void {
-    this.checkAliasFree(alias, session);
-    if (this.aliases.get(alias) === session) return;
-    this.aliases.set(alias, session);
-    // [alias] rather than push onto []: V8 gives a pushed-to empty array 17 slots, and most
-    // sessions hold one alias (137 B a session, measured with 100k sessions).
-    if (session.aliasList) session.aliasList.push(alias);
-    else session.aliasList = [alias];
-    session.refs++;
-    if (this.monitors.wants('alias'))
-      this.emit({ type: 'alias', session: session.info(), alias, added: true });
+    this.names.set(session, alias);
   }
 
   /** @internal */
   aliasRemove(session: Session, alias: string): boolean {
-    if (this.aliases.get(alias) !== session) return false;
-    this.aliases.delete(alias);
-    session.aliasList = session.aliasList?.filter((a) => a !== alias) ?? null;
-    if (session.aliasList?.length === 0) session.aliasList = null;
-    if (this.monitors.wants('alias'))
-      this.emit({ type: 'alias', session: session.info(), alias, added: false });
-    this.release(session);
-    return true;
+    return this.names.remove(session, alias);
   }
 
   /** @internal */
   publish(session: Session, events: string[]): void {
-    const added: string[] = [];
-    for (const event of events) {
-      if (typeof event !== 'string' || event === '' || event.includes('/')) {
-        throw new IkcError(
-          'IKC_ERR_INVALID_ARG',
-          `a published event must be a non-empty string without "/", got ${JSON.stringify(event)}`,
-        );
-      }
-      const set = (session.publishedSet ??= new Set());
-      if (!set.has(event)) {
-        set.add(event);
-        added.push(event);
-      }
-    }
-    if (added.length && this.monitors.wants('publish'))
-      this.emit({ type: 'publish', session: session.info(), events: added });
+    this.names.publish(session, events);
   }
 
   /** @internal */
   retract(session: Session, events: string[]): void {
-    const removed = events.filter((e) => session.publishedSet?.delete(e));
-    if (removed.length && this.monitors.wants('retract'))
-      this.emit({ type: 'retract', session: session.info(), events: removed });
+    this.names.retract(session, events);
   }
 
-  // ---- timers -------------------------------------------------------------------------------
+  // ---- timers (alarms.ts) -------------------------------------------------------------------
 
   /** @internal */
   addAlarm(session: Session, event: string, due: number, args: unknown[], name?: string): number {
-    if (typeof event !== 'string' || event === '')
-      throw new IkcError('IKC_ERR_INVALID_ARG', 'a timer needs an event name');
-    if (!Number.isFinite(due))
-      throw new IkcError('IKC_ERR_INVALID_ARG', `a timer needs a finite time, got ${due}`);
-    if (session.state !== RUNNING)
-      throw new IkcError('IKC_ERR_NO_SESSION', `session ${session.id} has stopped`);
-    const alarm = this.timers.add(session, due, event, args, name);
-    (session.alarmIds ??= new Set()).add(alarm.id);
-    if (name !== undefined) (session.named ??= new Map()).set(name, alarm.id);
-    session.refs++;
-    return alarm.id;
+    return this.alarms.add(session, event, due, args, name);
   }
 
   /** @internal Replaces the session's timer named `event`; with no time, only clears it. */
@@ -992,52 +808,25 @@ export class Kernel {
     due: number | undefined,
     args: unknown[],
   ): number | undefined {
-    const existing = session.named?.get(event);
-    if (existing !== undefined) this.removeAlarm(session, existing);
-    return due === undefined ? undefined : this.addAlarm(session, event, due, args, event);
+    return this.alarms.setNamed(session, event, due, args);
   }
 
   /** @internal */
   removeAlarm(session: Session, id: number): { event: string; due: number; args: unknown[] } | undefined {
-    const alarm = this.timers.get(id);
-    if (!alarm || alarm.session !== session) return undefined;
-    this.timers.remove(id);
-    this.forgetAlarm(alarm);
-    this.release(session);
-    return { event: alarm.event, due: alarm.due, args: alarm.args };
+    return this.alarms.remove(session, id);
   }
 
   /** @internal */
   removeAllAlarms(session: Session): number {
-    const ids = session.alarmIds ? [...session.alarmIds] : [];
-    for (const id of ids) this.removeAlarm(session, id);
-    return ids.length;
+    return this.alarms.removeAll(session);
   }
 
   /** @internal */
   moveAlarm(session: Session, id: number, due: number): boolean {
-    const alarm = this.timers.get(id);
-    if (!alarm || alarm.session !== session) return false;
-    return this.timers.reschedule(id, due) !== undefined;
+    return this.alarms.move(session, id, due);
   }
 
-  private forgetAlarm(alarm: Alarm<Session>): void {
-    const s = alarm.session;
-    s.alarmIds?.delete(alarm.id);
-    if (alarm.name !== undefined && s.named?.get(alarm.name) === alarm.id) s.named.delete(alarm.name);
-  }
-
-  /** A due alarm becomes an ordinary queued event from the session to itself; its hold passes to the event. */
-  private fire(alarm: Alarm<Session>): void {
-    this.forgetAlarm(alarm);
-    const session = alarm.session;
-    if (session.state !== RUNNING) return;
-    session.refs++; // as the event's sender; the alarm's hold passes to the event as its target
-    this.queue.push(session, alarm.event, alarm.args, session);
-    if (!this.scheduled) this.schedule();
-  }
-
-  // ---- signals ------------------------------------------------------------------------------
+  // ---- signals (signals.ts) -----------------------------------------------------------------
 
   /**
    * Delivers a signal now to `target` and its descendants ('*': every session) through their
@@ -1050,7 +839,7 @@ export class Kernel {
     if (typeof name !== 'string' || name === '')
       throw new IkcError('IKC_ERR_INVALID_ARG', 'a signal needs a name');
     let tops: Session[];
-    if (target === '*') tops = this.topLevel();
+    if (target === '*') tops = topLevel(this.sessions.values(), this.root);
     else {
       const found = this.find(target);
       if (found instanceof IkcError) throw found;
@@ -1060,95 +849,16 @@ export class Kernel {
           `signals reach sessions of this kernel only, not ${String(target)}`,
         );
       }
-      tops = found === this.root ? this.topLevel() : [found];
+      tops = found === this.root ? topLevel(this.sessions.values(), this.root) : [found];
     }
     if (this.monitors.wants('signal'))
       this.emit({ type: 'signal', name, target: target === '*' ? '*' : String(target) });
-    const terminal = TERMINAL_SIGNALS.has(name);
-    let anyHandled = false;
-    for (const session of this.postOrder(tops)) {
-      if (session.state !== RUNNING) continue;
-      const handled = this.deliverSignal(session, name, args);
-      anyHandled ||= handled;
-      if (terminal && !handled) this.stopSession(session);
-    }
-    return anyHandled;
+    return this.signals.deliverAll(postOrder(tops), name, args);
   }
 
   /** @internal */
   markSignalHandled(): void {
-    this.signalHandled = true;
-  }
-
-  private deliverSignal(session: Session, name: string, args: unknown[]): boolean {
-    const handler = session.events._signal;
-    if (handler === undefined) return false;
-    const outer = this.signalHandled;
-    this.signalHandled = false;
-    let handled = false;
-    try {
-      this.invokeNow(session, '_signal', [name, ...args], this.root);
-      handled = this.signalHandled;
-    } catch (err) {
-      this.emitError(err, session, '_signal') ||
-        this.onUnhandledError({
-          type: 'error',
-          kernel: this.name,
-          error: err,
-          session: session.id,
-          event: '_signal',
-        });
-    } finally {
-      this.signalHandled = outer;
-    }
-    return handled;
-  }
-
-  /** Sessions without a parent; proxies only when asked (signals are for local sessions). */
-  private topLevel(withProxies = false): Session[] {
-    const out: Session[] = [];
-    for (const s of this.sessions.values()) {
-      if (s === this.root || s.parentSession !== null || s.state !== RUNNING) continue;
-      if (s.remote === null || withProxies) out.push(s);
-    }
-    return out;
-  }
-
-  /** Sessions under `tops`, children before their parents. */
-  private postOrder(tops: Session[]): Session[] {
-    const out: Session[] = [];
-    const visit = (s: Session) => {
-      if (s.childSet) for (const c of s.childSet) visit(c);
-      out.push(s);
-    };
-    for (const s of tops) visit(s);
-    return out;
-  }
-
-  private installProcessSignals(): void {
-    if (!this.processSignals || this.processListener) return;
-    this.processListener = (sig) => {
-      this.signal('*', sig === 'SIGINT' ? 'INT' : 'TERM');
-    };
-    process.on('SIGINT', this.processListener);
-    process.on('SIGTERM', this.processListener);
-    // Node emits beforeExit when its loop has nothing left to do. Sessions still alive then
-    // are held only by aliases or holds that nothing will ever use: POE's idle kernel.
-    this.beforeExitListener = () => {
-      if (this.queue.length > 0 || this.timers.size > 0 || this.live === 0) return;
-      this.signal('*', 'IDLE');
-      if (this.queue.length === 0 && this.timers.size === 0 && this.live > 0) this.signal('*', 'ZOMBIE');
-    };
-    process.on('beforeExit', this.beforeExitListener);
-  }
-
-  private removeProcessSignals(): void {
-    if (!this.processListener) return;
-    process.off('SIGINT', this.processListener);
-    process.off('SIGTERM', this.processListener);
-    if (this.beforeExitListener) process.off('beforeExit', this.beforeExitListener);
-    this.processListener = undefined;
-    this.beforeExitListener = undefined;
+    this.signals.markHandled();
   }
 
   // ---- monitors -----------------------------------------------------------------------------
