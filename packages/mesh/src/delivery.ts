@@ -65,6 +65,18 @@ export class Delivery {
     channel.link?.send({ type: FrameType.Ack, seq: channel.takeAck() });
   }
 
+  /**
+   * Acknowledges what arrived from a channel's peer along with a frame just sent to it (one
+   * more small frame in the same message): a peer that gets answers, or a writer that gets
+   * credit, learns at once what it may forget, instead of ACK_DELAY_MS later. Not while the
+   * kernel's queue is over its limit (see scheduleAck).
+   */
+  piggyback(channel: Channel): void {
+    if (channel.unackedIn === 0 || channel.failed || !channel.link?.isUp) return;
+    if (this.options.kernel.queued > this.options.tuning.receiveQueueLimit) return;
+    channel.link.send({ type: FrameType.Ack, seq: channel.takeAck() });
+  }
+
   /** Forgets a failed channel's pending acknowledgement. */
   forget(channel: Channel): void {
     clearTimeout(this.ackTimers.get(channel));

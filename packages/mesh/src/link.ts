@@ -2,11 +2,15 @@ import {
   acceptHello,
   authFrame,
   authProof,
+  BLOB_MIN_BYTES,
+  type BlobCarrier,
+  type BlobsFrame,
   CHUNK_BYTES,
   ChunkAssembler,
   type ChunkFrame,
   Codec,
   type CodecOptions,
+  checkBlobs,
   chunksFeature,
   encodeChunk,
   type Frame,
@@ -16,12 +20,15 @@ import {
   type HelloFrame,
   helloFrame,
   IkcError,
+  joinBlobs,
   type KernelRole,
   type LinkSide,
   largeLimits,
   peerChunkLimit,
   readChunk,
   refuseFrame,
+  type SplitFrame,
+  splitBlobs,
   verifyAuth,
   WireError,
   welcomeFrame,
@@ -76,6 +83,10 @@ const CLOSE_TOO_BIG = 1009;
 
 /** The first protocol version with CHUNK frames. */
 const CHUNKS_VERSION = 2;
+/** The first protocol version with BLOBS frames. */
+const BLOBS_VERSION = 3;
+/** The largest blob sent or taken: a larger binary goes inside its frame (chunked). */
+const MAX_BLOB_BYTES = CHUNK_BYTES;
 
 /** The sequenced frames: a channel numbers them, and they must arrive in the order sent. */
 function isSequenced(frame: Frame): boolean {
@@ -125,6 +136,10 @@ export class Link {
   /** Chunked messages, and the sequenced frames sent after them, waiting their turn. */
   private outbox: Outgoing[] = [];
   private nextChunkId = 1;
+  /** Received: a BLOBS frame, until the frame after it arrives. */
+  private blobSpec: BlobsFrame | undefined;
+  /** Received: a frame waiting for its blobs, and the blobs so far. */
+  private blobWait: { spec: BlobsFrame; frame: BlobCarrier; data: Uint8Array[] } | undefined;
   private pumpQueued = false;
   private awaitingDrain = false;
   private readonly hello: HelloFrame;
@@ -222,6 +237,13 @@ export class Link {
    */
   send(frame: Frame): number {
     if (this.state !== 'up') return 0;
+    if (this.version >= BLOBS_VERSION && this.outbox.length === 0) {
+      const split = splitBlobs(frame, BLOB_MIN_BYTES, MAX_BLOB_BYTES);
+      if (split !== undefined) {
+        const sent = this.sendSplit(split);
+        if (sent > 0) return sent;
+      }
+    }
     const bytes = this.encode(frame);
     const chunked = this.chunkLimit > 0 && bytes.length > CHUNK_BYTES;
     if (chunked || (this.outbox.length > 0 && isSequenced(frame))) {
@@ -232,6 +254,32 @@ export class Link {
     this.batcher.addEncoded(bytes);
     this.queueFlush();
     return bytes.length;
+  }
+
+  /**
+   * A frame with blobs: BLOBS and the frame (with nil for each blob) close the current batch,
+   * then each blob goes as a transport message of its own, as it is. Returns the bytes sent,
+   * or 0 when the frame without its blobs is still too large to go whole (it then goes as
+   * usual, in chunks).
+   */
+  private sendSplit(split: SplitFrame): number {
+    const head = this.encode(split.frame);
+    if (head.length > CHUNK_BYTES) return 0;
+    const spec = this.codec.encode(split.blobs);
+    let bytes = spec.length + head.length;
+    this.conn.cork?.();
+    try {
+      this.batcher.addEncoded(spec);
+      this.batcher.addEncoded(head);
+      this.batcher.flush();
+      for (const blob of split.data) {
+        this.conn.send(blob);
+        bytes += blob.length;
+      }
+    } finally {
+      this.conn.uncork?.();
+    }
+    return bytes;
   }
 
   /** Encodes a frame for this link's peer. */
@@ -364,6 +412,8 @@ export class Link {
     // Pieces received and not sent are dropped: the channel resends whole frames.
     this.outbox = [];
     this.assembler.reset();
+    this.blobSpec = undefined;
+    this.blobWait = undefined;
     clearTimeout(this.handshakeTimer);
     clearInterval(this.pingTimer);
     const why = this.closeReason ?? { reason: 'closed' };
@@ -409,6 +459,7 @@ export class Link {
   private onMessage(data: Uint8Array): void {
     if (this.state === 'closed') return;
     this.lastHeard = Date.now();
+    if (this.blobWait !== undefined) return this.onBlob(data);
     if (this.state === 'up' && data.length > 1024) {
       // A piece of a large message: its bytes go straight to the assembler, not copied first.
       const chunk = readChunk(data, this.codec.limits);
@@ -433,8 +484,14 @@ export class Link {
         err instanceof IkcError ? err : new IkcError('IKC_ERR_FRAME_MALFORMED', String(err), { cause: err }),
       );
     }
-    for (const frame of frames) {
+    for (let i = 0; i < frames.length; i++) {
+      const frame = frames[i] as Frame;
       if (this.isClosed) return; // an earlier frame of this message closed the link
+      if (this.blobWait !== undefined) {
+        return this.fail(
+          this.protocolError(`${frameName(frame.type)} before the blobs of the frame it follows`),
+        );
+      }
       try {
         if (this.state === 'handshake') this.onHandshakeFrame(frame);
         else this.onFrame(frame);
@@ -449,6 +506,44 @@ export class Link {
         );
       }
     }
+  }
+
+  /** A raw transport message: the next blob of the frame waiting for its blobs. */
+  private onBlob(data: Uint8Array): void {
+    const wait = this.blobWait as NonNullable<Link['blobWait']>;
+    const { spec } = wait;
+    const expected = spec.lengths[wait.data.length] as number;
+    if (data.length !== expected) {
+      return this.fail(
+        this.protocolError(
+          `blob ${wait.data.length + 1} of ${spec.args.length} is ${data.length} bytes; BLOBS said ${expected}`,
+        ),
+      );
+    }
+    wait.data.push(data);
+    if (wait.data.length < spec.args.length) return;
+    this.blobWait = undefined;
+    const frame = joinBlobs(spec, wait.frame, wait.data);
+    try {
+      this.handlers?.frame(this, frame);
+    } catch (err) {
+      this.fail(
+        err instanceof IkcError
+          ? err
+          : new IkcError('IKC_ERR_PROTOCOL', `handling ${frameName(frame.type)}: ${String(err)}`, {
+              cause: err,
+            }),
+      );
+    }
+  }
+
+  /** The frame after a BLOBS frame: it waits for its blobs. */
+  private holdForBlobs(frame: Frame): void {
+    const spec = this.blobSpec as BlobsFrame;
+    this.blobSpec = undefined;
+    const why = checkBlobs(spec, frame, MAX_BLOB_BYTES);
+    if (why !== undefined) throw this.protocolError(why);
+    this.blobWait = { spec, frame: frame as BlobCarrier, data: [] };
   }
 
   private protocolError(message: string): IkcError {
@@ -545,6 +640,7 @@ export class Link {
   }
 
   private onFrame(frame: Frame): void {
+    if (this.blobSpec !== undefined) return this.holdForBlobs(frame);
     switch (frame.type) {
       case FrameType.Hello:
       case FrameType.Auth:
@@ -571,6 +667,12 @@ export class Link {
         return;
       case FrameType.Chunk:
         return this.onChunk(frame);
+      case FrameType.Blobs:
+        if (this.version < BLOBS_VERSION) {
+          throw this.protocolError(`BLOBS on a link at protocol version ${this.version}`);
+        }
+        this.blobSpec = frame;
+        return;
       default:
         if (this.assembler.inProgress && isSequenced(frame)) {
           throw this.protocolError(

@@ -115,6 +115,7 @@ export class Mesh implements Router {
       routeTo: (id) => this.routeTo(id),
       kernelNameOf,
       grant: (id, session) => this.grant(id, session),
+      acknowledge: (channel) => this.delivery.piggyback(channel),
     });
     this.delivery = new Delivery({
       kernel: this.kernel,

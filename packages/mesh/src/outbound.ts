@@ -27,6 +27,8 @@ export interface OutboundOptions {
   kernelNameOf: (kernelId: string) => string;
   /** Lets a kernel post back to a local session it was shown. */
   grant: (kernelId: string, session: Session) => void;
+  /** After a sequenced frame went to a channel: acknowledges the peer's frames with it. */
+  acknowledge: (channel: Channel) => void;
 }
 
 /** Sending posts, calls, replies and errors to other kernels, over the channel that leads there. */
@@ -69,6 +71,7 @@ export class Outbound {
     }
     const dest = channel.peerId === kernelId ? '' : kernelId;
     encodingAs(this.options.mesh, kernelId, () => channel.send((seq) => make(seq, dest), this.measure));
+    this.options.acknowledge(channel);
     return true;
   }
 

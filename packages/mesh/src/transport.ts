@@ -38,6 +38,13 @@ export interface Conn {
    * mark: the message is still queued, and the caller should wait for drain(). Sending on
    * a closed conn does nothing and returns false. */
   send(data: Uint8Array): boolean;
+  /**
+   * Holds what send() is given until uncork(), which hands it to the OS in one write (so a
+   * frame and the blobs after it cost one system call and wake the peer once). Optional: a
+   * conn without it sends each message as it comes.
+   */
+  cork?(): void;
+  uncork?(): void;
   /** Bytes accepted by send() and not yet handed to the OS. */
   readonly bufferedAmount: number;
   /** Closes gracefully: messages already sent are delivered first. */

@@ -42,6 +42,11 @@ export const kinds = {
     (v) => v instanceof Uint8Array && v.length >= NONCE_MIN_BYTES && v.length <= NONCE_MAX_BYTES,
   ),
   role: check<KernelRole>('"host" or "leaf"', (v) => v === 'host' || v === 'leaf'),
+  /** An array of unsigned integers. */
+  uints: check<readonly number[]>(
+    'an array of unsigned integers',
+    (v) => Array.isArray(v) && v.every(isUint),
+  ),
   /** An array of anything: event arguments. */
   array: check<unknown[]>('an array', Array.isArray),
   strings: check<readonly string[]>(

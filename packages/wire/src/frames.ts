@@ -31,6 +31,7 @@ export const FrameType = {
   Pong: 17,
   Ack: 18,
   Chunk: 19,
+  Blobs: 20,
   Post: 32,
   Call: 33,
   Reply: 34,
@@ -116,6 +117,19 @@ export interface ChunkFrame {
   /** Where this piece's bytes go in the message: the bytes sent before it. */
   offset: number;
   data: Uint8Array;
+}
+
+/**
+ * The next frame (a POST or a CALL) has binary arguments sent out of band (protocol version
+ * 3 and up): at each position in `args` the frame holds nil, and the argument itself is the
+ * next transport message, raw, of the length listed. See blobs.ts and docs/protocol.md.
+ */
+export interface BlobsFrame {
+  type: typeof FrameType.Blobs;
+  /** Positions in the next frame's args, ascending. */
+  args: readonly number[];
+  /** Each blob's length in bytes, in the same order. */
+  lengths: readonly number[];
 }
 
 export interface PostFrame {
@@ -210,6 +224,7 @@ export type Frame =
   | PongFrame
   | AckFrame
   | ChunkFrame
+  | BlobsFrame
   | PostFrame
   | CallFrame
   | ReplyFrame
@@ -326,6 +341,15 @@ const SCHEMAS: readonly FrameSchema[] = [
       field('total', kinds.uint, "the whole message's size in bytes"),
       field('offset', kinds.uint, "where this piece's bytes go: the bytes sent before it"),
       field('data', kinds.bytes, "this piece's bytes"),
+    ],
+  },
+  {
+    type: FrameType.Blobs,
+    name: 'BLOBS',
+    sentBy: 'the sender of a POST or CALL with large binary arguments (version 3 and up)',
+    fields: [
+      field('args', kinds.uints, "positions in the next frame's args that come as raw messages"),
+      field('lengths', kinds.uints, "each one's length in bytes, in the same order"),
     ],
   },
   {

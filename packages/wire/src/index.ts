@@ -11,6 +11,15 @@ export {
   type MessageSink,
 } from './batch.js';
 export {
+  BLOB_MIN_BYTES,
+  type BlobCarrier,
+  checkBlobs,
+  joinBlobs,
+  MAX_BLOBS,
+  type SplitFrame,
+  splitBlobs,
+} from './blobs.js';
+export {
   CHUNK_BYTES,
   CHUNKS_FEATURE,
   ChunkAssembler,
@@ -26,6 +35,7 @@ export { type KernelRole, NONCE_MAX_BYTES, NONCE_MIN_BYTES } from './fields.js';
 export {
   type AckFrame,
   type AuthFrame,
+  type BlobsFrame,
   type ByeFrame,
   type CallFrame,
   type ChunkFrame,

@@ -10,8 +10,11 @@
 import { WireError } from './errors.js';
 
 export const PROTOCOL_MIN = 1;
-/** 2 added CHUNK (messages larger than one transport message). */
-export const PROTOCOL_MAX = 2;
+/**
+ * 2 added CHUNK (messages larger than one transport message); 3 added BLOBS (large binary
+ * arguments as raw transport messages, not copied into a frame).
+ */
+export const PROTOCOL_MAX = 3;
 
 export interface VersionRange {
   readonly min: number;

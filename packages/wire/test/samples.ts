@@ -30,6 +30,7 @@ export function sampleFrames(): Frame[] {
     { type: FrameType.Pong, pingSentAt: 1_732_000_000_123.25, sentAt: 1_732_000_000_124 },
     { type: FrameType.Ack, seq: 2 ** 40 },
     { type: FrameType.Chunk, id: 3, total: 70_000, offset: 69_960, data: Buffer.alloc(40, 0x5a) },
+    { type: FrameType.Blobs, args: [1, 4], lengths: [65_536, 16_384] },
     {
       type: FrameType.Post,
       seq: 1,

@@ -3,6 +3,7 @@
  * Binary messages only; the bytes ws hands over are delivered as they are (a Buffer the
  * receiver may keep: ws allocates them per read and never reuses them).
  */
+import type { Duplex } from 'node:stream';
 import { WebSocket } from 'ws';
 import type { CloseInfo, Conn, ConnHandlers } from '../transport.js';
 import { CLOSE_NORMAL, CLOSE_TOO_BIG, CLOSE_UNSUPPORTED_DATA, closeArgs } from './close-codes.js';
@@ -91,6 +92,22 @@ export class WsConn implements Conn {
     if (this.#ws.bufferedAmount <= hwm) return true;
     this.#needDrain = true;
     return false;
+  }
+
+  // ws frames each message with its own cork and uncork of the socket; these nest, so the
+  // socket writes everything sent in between at the outer uncork.
+  cork(): void {
+    this.#socket()?.cork();
+  }
+
+  uncork(): void {
+    this.#socket()?.uncork();
+  }
+
+  /** The ws's net.Socket (ws keeps it as `_socket`), while open. */
+  #socket(): Duplex | undefined {
+    if (this.#ws.readyState !== WebSocket.OPEN) return undefined;
+    return (this.#ws as unknown as { _socket?: Duplex })._socket;
   }
 
   close(code = CLOSE_NORMAL, reason = ''): void {
