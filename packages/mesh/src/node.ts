@@ -222,7 +222,9 @@ export class MeshKernel extends Kernel {
       // Tell the cloud (gossip 'left'), opening no new link meanwhile, then say BYE on every link.
       this.mesh.leaving = true;
       if (this.mesh.cloud) await this.mesh.cloud.leave();
-      this.mesh.stop();
+      // A member of a cloud says BYE 'left': a peer that hears the BYE before the gossip
+      // (which spreads over a few gossip rounds) still learns why this kernel went.
+      this.mesh.stop(this.mesh.cloud ? 'left' : 'shutdown');
       await Promise.all(this.listeners.map((l) => l.close().catch(() => {})));
       for (const wake of this.stoppedWaiters.splice(0)) wake();
     })();
