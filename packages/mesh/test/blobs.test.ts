@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { BLOB_MIN_BYTES, type BlobsFrame, CHUNK_BYTES, encodeFrame, type Frame, FrameType } from '@ikc/wire';
-import { cleanup, node, pattern, type Raw, rawPeer, sha, store, tick, wire } from './harness.js';
+import { cleanup, node, pattern, type Raw, rawPeer, refusal, sha, store, tick, wire } from './harness.js';
 
 afterEach(cleanup);
 
@@ -184,16 +184,10 @@ describe('bad blob sequences from a peer close that link only', () => {
       const b = node('b');
       const { dial } = await wire(a, b);
       await dial();
-      const { peer } = await rawPeer(a);
-      for (const s of sends) peer.send(s);
-      const closed = await peer.closed;
-      const refuse = peer.frames.find((f) => f.type === FrameType.Refuse) as Frame & {
-        code: string;
-        message: string;
-      };
-      assert.equal(refuse?.code, 'IKC_ERR_PROTOCOL', refuse?.message);
+      const refuse = await refusal(a, sends);
+      assert.equal(refuse.code, 'IKC_ERR_PROTOCOL', refuse.message);
       assert.match(refuse.message, message);
-      assert.notEqual(closed.code, 1000);
+      assert.notEqual(refuse.closeCode, 1000);
       // a goes on: its link to b still carries blobs.
       const data = pattern(100 * 1024, 3);
       assert.deepEqual(await b.kernel.call('poe://a/store/hash', data), `${sha(data)}:${data.length}`);
@@ -202,10 +196,8 @@ describe('bad blob sequences from a peer close that link only', () => {
 
   it('BLOBS on a link at protocol version 2: IKC_ERR_PROTOCOL', async () => {
     const a = node('a');
-    const { peer } = await rawPeer(a, { maxVersion: 2 });
-    peer.send(blobs([0], [10]));
-    await peer.closed;
-    const refuse = peer.frames.find((f) => f.type === FrameType.Refuse) as Frame & { message: string };
+    const refuse = await refusal(a, [blobs([0], [10])], { maxVersion: 2 });
+    assert.equal(refuse.code, 'IKC_ERR_PROTOCOL');
     assert.match(refuse.message, /BLOBS on a link at protocol version 2/);
   });
 

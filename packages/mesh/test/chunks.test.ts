@@ -14,7 +14,7 @@ import {
   type IkcError,
   MAX_MESSAGE_BYTES,
 } from '@ikc/wire';
-import { cleanup, MIB, node, pattern, rawPeer, sha, store, tick, wire } from './harness.js';
+import { cleanup, MIB, node, pattern, rawPeer, refusal, sha, store, tick, wire } from './harness.js';
 
 afterEach(cleanup);
 
@@ -181,15 +181,9 @@ describe('bad chunk sequences from a peer close that link only', () => {
       store(b);
       const { dial } = await wire(a, b);
       await dial();
-      const { peer } = await rawPeer(a);
-      for (const s of sends) peer.send(s);
-      const closed = await peer.closed;
-      const refuse = peer.frames.find((f) => f.type === FrameType.Refuse) as Frame & {
-        code: string;
-        message: string;
-      };
-      assert.equal(refuse?.code, code, refuse?.message);
-      assert.notEqual(closed.code, 1000);
+      const refuse = await refusal(a, sends);
+      assert.equal(refuse.code, code, refuse.message);
+      assert.notEqual(refuse.closeCode, 1000);
       // a goes on: its link to b still carries large messages.
       const data = pattern(2 * CHUNK_BYTES + 1);
       assert.equal(await b.kernel.call('poe://a/store/hash', data), `${sha(data)}:${data.length}`);
@@ -198,14 +192,15 @@ describe('bad chunk sequences from a peer close that link only', () => {
 
   it('a CHUNK on a link at protocol version 1: IKC_ERR_PROTOCOL', async () => {
     const a = node('a');
-    const { peer } = await rawPeer(a, { maxVersion: 1 });
-    peer.send({ type: FrameType.Chunk, id: 1, total: 10, offset: 0, data: Buffer.alloc(10) } as ChunkFrame);
-    await peer.closed;
-    const refuse = peer.frames.find((f) => f.type === FrameType.Refuse) as Frame & {
-      code: string;
-      message: string;
-    };
-    assert.equal(refuse?.code, 'IKC_ERR_PROTOCOL');
+    const chunk = {
+      type: FrameType.Chunk,
+      id: 1,
+      total: 10,
+      offset: 0,
+      data: Buffer.alloc(10),
+    } as ChunkFrame;
+    const refuse = await refusal(a, [chunk], { maxVersion: 1 });
+    assert.equal(refuse.code, 'IKC_ERR_PROTOCOL');
     assert.match(refuse.message, /version 1/);
   });
 });

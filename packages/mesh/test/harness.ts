@@ -190,3 +190,22 @@ export async function rawPeer(
   };
   return { peer, conn };
 }
+
+/**
+ * Links a raw peer to `a` (with `hello`'s version and features), sends it `sends`, and
+ * returns the REFUSE `a` answered with and the code `a` closed the link with.
+ */
+export async function refusal(
+  a: Node,
+  sends: readonly (Frame | Uint8Array)[],
+  hello: { maxVersion?: number; features?: string[] } = {},
+): Promise<{ code: string; message: string; closeCode: number }> {
+  const { peer } = await rawPeer(a, hello);
+  for (const s of sends) peer.send(s);
+  const closed = await peer.closed;
+  const refuse = peer.frames.find((f) => f.type === FrameType.Refuse) as
+    | (Frame & { code: string; message: string })
+    | undefined;
+  assert.ok(refuse, 'a REFUSE before the close');
+  return { code: refuse.code, message: refuse.message, closeCode: closed.code };
+}
