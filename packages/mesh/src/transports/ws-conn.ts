@@ -55,6 +55,8 @@ export class WsConn implements Conn {
   /** The close this side decided on for a protocol breach; ws would report it as 1006. */
   #breach: CloseInfo | undefined;
   #error: Error | undefined;
+  /** What each cork() corked (undefined when the ws was not open), for its uncork(). */
+  #corked: (Duplex | undefined)[] = [];
 
   /** `ws` must be open; the conn takes over its events at once, holding them until attach(). */
   constructor(ws: WebSocket, remote: string, transport: string, options: ResolvedTransportOptions) {
@@ -97,11 +99,14 @@ export class WsConn implements Conn {
   // ws frames each message with its own cork and uncork of the socket; these nest, so the
   // socket writes everything sent in between at the outer uncork.
   cork(): void {
-    this.#socket()?.cork();
+    const socket = this.#socket();
+    socket?.cork();
+    this.#corked.push(socket);
   }
 
   uncork(): void {
-    this.#socket()?.uncork();
+    // The socket corked, even if the ws has begun to close since.
+    this.#corked.pop()?.uncork();
   }
 
   /** The ws's net.Socket (ws keeps it as `_socket`), while open. */
