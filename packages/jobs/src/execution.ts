@@ -1,6 +1,14 @@
+import type { Socket } from 'node:net';
 import type { Kernel, Session } from '@ikc/kernel';
 import type { JobChannels } from './channels.js';
 import type { JobSpec } from './options.js';
+import type { LeafGrant } from './protocol.js';
+
+/**
+ * Offers a module job's child to be a leaf kernel: takes the parent's end of a socket pair,
+ * serves the child's link on it, and says how the child attaches (all but the child's fd).
+ */
+export type LeafHost = (socket: Socket, job: string) => Omit<LeafGrant, 'fd'>;
 
 /** How one attempt of a job ended. */
 export interface AttemptExit {
@@ -39,6 +47,8 @@ export interface LaunchRequest {
   /** Where a module job's ctx.post and ctx.call go, and as whom (the owner, or the kernel's root). */
   kernel?: Kernel;
   sender?: Session;
+  /** Where a module job's child may attach as a leaf kernel (ctx.kernel()). */
+  leafHost?: LeafHost;
 }
 
 /** Starts attempts. */

@@ -18,7 +18,7 @@ export {
   parseChannels,
 } from './channels.js';
 export { CHANNELS_ENV, jobChannels, openChannel, parseChannelsEnv } from './child.js';
-export type { AttemptExit, Execution, Launcher, LaunchRequest } from './execution.js';
+export type { AttemptExit, Execution, Launcher, LaunchRequest, LeafHost } from './execution.js';
 export { CHANNEL_WINDOW } from './flow.js';
 export {
   Job,
@@ -39,7 +39,7 @@ export {
   type OnBusy,
 } from './options.js';
 export { POOL_MAX_EARLY_DEATHS, POOL_WORKER, Pool, type PoolCloseOptions, type PoolOptions } from './pool.js';
-export type { JobContext, PlainError } from './protocol.js';
+export type { JobContext, LeafGrant, PlainError } from './protocol.js';
 export type { Placement } from './remote.js';
 export { type PoolStats, RemotePool } from './remote-pool.js';
 export { type JobOffer, JobService, type JobServiceOptions } from './service.js';

@@ -1,6 +1,6 @@
 import { type Kernel, type Monitor, type MonitorEvent, Session } from '@ikc/kernel';
 import { IkcError } from '@ikc/wire';
-import type { AttemptExit, Execution, Launcher } from './execution.js';
+import type { AttemptExit, Execution, Launcher, LeafHost } from './execution.js';
 import { Job, type JobControl, type JobEventType, type JobInfo, type JobOutcome } from './job.js';
 import { LocalLauncher } from './local.js';
 import { JOB_DEFAULTS, type JobOptions, type JobRef, type JobSpec, normalize } from './options.js';
@@ -21,6 +21,8 @@ export interface JobsOptions {
   killGraceMs?: number;
   /** Runs the attempts (default: local child processes). */
   launcher?: Launcher;
+  /** Hosts module jobs' children as leaf kernels (ctx.kernel()); a host kernel's mesh gives this. */
+  leafHost?: LeafHost;
 }
 
 /** What an owner session is posted, as the one argument of its `_job` event. */
@@ -99,6 +101,7 @@ export class Jobs implements JobControl {
   /** Jobs that go to another kernel once they may start: where to (a name, or `*`). */
   private readonly remoteTarget = new Map<Job, string>();
   private readonly placement: Placement | undefined;
+  private readonly leafHost: LeafHost | undefined;
   private readonly downMonitor: Monitor;
   private pumpQueued = false;
   private wake: NodeJS.Timeout | undefined;
@@ -120,6 +123,7 @@ export class Jobs implements JobControl {
     this.killGraceMs = options.killGraceMs ?? JOB_DEFAULTS.killGraceMs;
     this.launcher = options.launcher ?? new LocalLauncher();
     this.placement = options.placement;
+    this.leafHost = options.leafHost;
     slot.open = this;
     kernel.setForker({
       fork: (opts, owner) => this.fork(opts as JobOptions, owner),
@@ -465,6 +469,7 @@ export class Jobs implements JobControl {
         last,
         kernel: this.kernel,
         sender: this.owners.get(job)?.session ?? this.kernel.root,
+        ...(this.leafHost ? { leafHost: this.leafHost } : {}),
       });
     } catch (err) {
       // spawn() throws at once for some bad input (a NUL byte in argv or env, ...).

@@ -1,4 +1,5 @@
 import { type ChildProcess, type StdioOptions, spawn } from 'node:child_process';
+import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { IkcError } from '@ikc/wire';
@@ -49,6 +50,10 @@ class LocalExecution implements Execution {
       std === 'normal' ? 'pipe' : 'ignore',
       ...named.map(() => 'pipe' as const),
     ];
+    // A module job's child may attach as a leaf kernel over a socket pair of its own (the
+    // fd after the named channels); the IPC channel comes last.
+    const leafFd = isModule && request.leafHost ? stdio.length : undefined;
+    if (leafFd !== undefined) stdio.push('pipe');
     if (isModule) stdio.push('ipc');
     const env: NodeJS.ProcessEnv = { ...process.env, ...spec.env, IKC_JOB_ID: request.id };
     if (named.length) env[CHANNELS_ENV] = named.map((c, i) => `${c.name}=${i + 3}`).join(',');
@@ -129,6 +134,11 @@ class LocalExecution implements Execution {
           id: request.id,
           name: spec.name,
         };
+        if (leafFd !== undefined && request.leafHost) {
+          const socket = child.stdio[leafFd] as unknown as Socket;
+          quiet(socket);
+          run.leaf = { ...request.leafHost(socket, request.id), fd: leafFd };
+        }
         try {
           child.send(run);
         } catch (err) {

@@ -23,6 +23,25 @@ export interface ChildChannel {
   fd: number;
 }
 
+/**
+ * How a module job's child attaches as a leaf kernel of the kernel that started it, over the
+ * socket pair end it inherits as `fd`. The kernel's mesh makes it (Jobs option `leafHost`).
+ */
+export interface LeafGrant {
+  /** The module (a file URL) whose `attachJobLeaf(grant)` attaches the leaf. */
+  module: string;
+  /** The cloud's name, as the handshake checks it. */
+  cloud: string;
+  /** A token for this one link, proven in the handshake in place of the cloud's secret. */
+  secret: string;
+  /** The leaf kernel's name: `job-` and the job's id. */
+  name: string;
+  /** The name of the kernel it attaches to. */
+  host: string;
+  /** The child's end of the socket pair. */
+  fd: number;
+}
+
 /** Parent -> module-job runner: what to run. */
 export interface RunMessage {
   t: 'run';
@@ -34,6 +53,8 @@ export interface RunMessage {
   join: boolean;
   id: string;
   name: string;
+  /** Present when the kernel can host the child as a leaf kernel. */
+  leaf?: LeafGrant;
 }
 
 /** What a module job's function gets as its first argument: `(ctx, ...args)`. */
@@ -54,6 +75,16 @@ export interface JobContext {
   post(target: string, ...rest: unknown[]): void;
   /** Calls an event the same way and resolves to its result (or rejects with its error). */
   call<T = unknown>(target: string, ...rest: unknown[]): Promise<T>;
+  /**
+   * Attaches this process as a leaf kernel (named `job-ID`) of the kernel that started it,
+   * over a socket pair of its own, and resolves to that kernel (a MeshKernel of @ikc/mesh:
+   * `MeshJobContext` types it). Its sessions can be posted to and called from any kernel of
+   * the cloud, and it can post, call, resolve and fork as any leaf. The first call attaches;
+   * later calls give the same kernel. It is stopped (BYE) when the function returns. Rejects
+   * with IKC_ERR_CONNECT when the job was started by a kernel that cannot host a leaf (a
+   * leaf kernel itself, or a kernel without a mesh).
+   */
+  kernel<K = unknown>(): Promise<K>;
 }
 
 /** Module-job runner -> parent: the function's outcome, and its posts and calls. */

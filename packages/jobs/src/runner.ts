@@ -6,7 +6,14 @@
  */
 import type { Duplex } from 'node:stream';
 import { openChannel } from './child.js';
-import type { JobContext, PlainError, ReplyMessage, RunMessage, RunnerMessage } from './protocol.js';
+import type {
+  JobContext,
+  LeafGrant,
+  PlainError,
+  ReplyMessage,
+  RunMessage,
+  RunnerMessage,
+} from './protocol.js';
 import { toPlainError } from './protocol.js';
 
 /** Calls of the function's waiting for the parent's reply, by id. */
@@ -49,11 +56,48 @@ function flush(channels: Record<string, Duplex>): Promise<void> {
   ).then(() => undefined);
 }
 
+/** The leaf kernel ctx.kernel() attached, as far as the runner needs it. */
+interface Leaf {
+  stop(): Promise<void>;
+}
+
+/** How long the runner waits for its leaf kernel to say goodbye before it exits anyway (ms). */
+const LEAF_STOP_MS = 2000;
+
+/** Attaches this process as the leaf kernel `grant` offers (importing the mesh only now). */
+async function attachLeaf(grant: LeafGrant | undefined, job: string): Promise<Leaf> {
+  if (!grant) {
+    throw Object.assign(
+      new Error(
+        `job ${job} was started by a kernel that cannot host a leaf kernel (a leaf itself, or a kernel without a mesh)`,
+      ),
+      { code: 'IKC_ERR_CONNECT' },
+    );
+  }
+  const mesh = (await import(grant.module)) as { attachJobLeaf(grant: LeafGrant): Promise<Leaf> };
+  return mesh.attachJobLeaf(grant);
+}
+
+/** Stops the leaf kernel, if one was attached, giving it LEAF_STOP_MS to say goodbye. */
+async function detach(leaf: Promise<Leaf> | undefined): Promise<void> {
+  const kernel = await leaf?.catch(() => undefined);
+  if (!kernel) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    kernel.stop().catch(() => {}),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, LEAF_STOP_MS);
+    }),
+  ]);
+  clearTimeout(timer);
+}
+
 async function run(msg: RunMessage): Promise<number> {
   if (msg.join)
     process.stderr.write = process.stdout.write.bind(process.stdout) as typeof process.stderr.write;
   const channels: Record<string, Duplex> = {};
   for (const c of msg.channels) channels[c.name] = openChannel(c);
+  let leaf: Promise<Leaf> | undefined;
   try {
     const mod = (await import(msg.module)) as Record<string, unknown>;
     const fn = mod[msg.export];
@@ -74,13 +118,16 @@ async function run(msg: RunMessage): Promise<number> {
           calls.set(id, { resolve: resolve as (v: unknown) => void, reject });
           process.send?.({ t: 'call', id, target, rest } satisfies RunnerMessage);
         }),
+      kernel: <K>() => (leaf ??= attachLeaf(msg.leaf, msg.id)) as Promise<K>,
     };
     const value = await fn(ctx, ...msg.args);
     await flush(channels);
+    await detach(leaf);
     await send({ t: 'result', value });
     return 0;
   } catch (err) {
     await flush(channels);
+    await detach(leaf);
     await send({ t: 'error', error: toPlainError(err) });
     return 1;
   }

@@ -9,9 +9,11 @@ export { Mesh, type PeerView } from './mesh.js';
 export {
   type AttachOptions,
   attach,
+  attachJobLeaf,
   defaultSocketPath,
   fromConfig,
   type KernelConfig,
+  type MeshJobContext,
   MeshKernel,
   startKernel,
   transportFor,

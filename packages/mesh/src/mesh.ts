@@ -181,18 +181,23 @@ export class Mesh implements Router {
 
   // ---- links -----------------------------------------------------------------------------
 
-  /** Takes a new connection, dialed (`dialer`) or accepted (`listener`), and runs its handshake. */
+  /**
+   * Takes a new connection, dialed (`dialer`) or accepted (`listener`), and runs its
+   * handshake. `secret` replaces the cloud's secret on this one link (a module job's leaf
+   * proves a token of its own, never learning the cloud's).
+   */
   adopt(
     conn: Conn,
     side: LinkSide,
     onDown?: (link: Link, why: { reason: string; error?: IkcError; wasUp: boolean }) => void,
+    secret: string = this.options.secret,
   ): Link {
     if (this.stopping || this.leaving) conn.close(1000, 'shutting down'); // e.g. a lazy dial that finished late
     const link = new Link({
       conn,
       side,
       cloud: this.options.cloud,
-      secret: this.options.secret,
+      secret,
       kernelId: this.kernel.id,
       kernelName: this.kernel.name,
       role: this.options.role,

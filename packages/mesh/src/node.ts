@@ -1,8 +1,10 @@
+import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
 import { hostname } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type Config, defaultSocketPath, loadConfig } from '@ikc/config';
-import { JOB_SERVICE, JobService, Jobs, type Placement } from '@ikc/jobs';
+import { JOB_SERVICE, type JobContext, JobService, Jobs, type LeafGrant, type Placement } from '@ikc/jobs';
 import { Kernel, type SessionDefinition } from '@ikc/kernel';
 import { IkcError, type KernelRole } from '@ikc/wire';
 import { adminSession } from './admin.js';
@@ -10,10 +12,12 @@ import { Cloud } from './cloud.js';
 import { DEFAULT_PORT, defaultTuning, type MeshTuning } from './defaults.js';
 import { Dialer } from './dialer.js';
 import { MdnsDiscovery } from './discovery.js';
+import type { Link } from './link.js';
 import { createLogger, type Logger } from './log.js';
 import { Mesh, type PeerView } from './mesh.js';
 import type { Listener, Transport } from './transport.js';
 import { MemoryTransport } from './transports/memory.js';
+import { acceptOnSocket, connectOnFd } from './transports/ws-pipe.js';
 import { WsTcpTransport } from './transports/ws-tcp.js';
 import { WsUnixTransport } from './transports/ws-unix.js';
 
@@ -78,6 +82,9 @@ export interface AttachOptions {
 
 export { defaultSocketPath };
 
+/** A module job's ctx, with ctx.kernel() typed: the job's leaf kernel. */
+export type MeshJobContext = Omit<JobContext, 'kernel'> & { kernel(): Promise<MeshKernel> };
+
 const tcp = new WsTcpTransport();
 const unix = new WsUnixTransport();
 const memory = new MemoryTransport();
@@ -118,6 +125,8 @@ export class MeshKernel extends Kernel {
   /** Forks for other kernels (the session `ikc.jobs`); host kernels only. */
   jobService: JobService | undefined;
   private readonly tuning: MeshTuning;
+  /** The cloud's name, as the handshake checks it. */
+  private readonly cloudName: string;
   private stopping: Promise<void> | undefined;
   private readonly stoppedWaiters: (() => void)[] = [];
   private signalListener: ((sig: NodeJS.Signals) => void) | undefined;
@@ -149,6 +158,7 @@ export class MeshKernel extends Kernel {
       },
     });
     this.tuning = options.tuning;
+    this.cloudName = options.cloud;
     this.log = log;
     this.mesh = new Mesh({
       kernel: this,
@@ -191,6 +201,20 @@ export class MeshKernel extends Kernel {
       this.mesh.listenAddress = listener.address;
     } else this.socketPath = listener.address;
     this.log.info({ address: listener.address, transport: transport.name }, 'listening');
+  }
+
+  /**
+   * @internal Serves the link of a module job's child that attaches as a leaf kernel over
+   * `socket`, this kernel's end of the child's socket pair. The link proves a token made
+   * for it alone: the child never learns the cloud's secret.
+   */
+  hostJobLeaf(socket: Socket, job: string): Omit<LeafGrant, 'fd'> {
+    const secret = randomBytes(32).toString('base64url');
+    const remote = `pipe:job ${job}`;
+    acceptOnSocket(socket, remote, (conn) => {
+      this.mesh.adopt(conn, 'listener', undefined, secret);
+    });
+    return { module: import.meta.url, cloud: this.cloudName, secret, name: `job-${job}`, host: this.name };
   }
 
   /** @internal */
@@ -329,6 +353,7 @@ export async function startKernel(config?: KernelConfig): Promise<MeshKernel> {
       allow: config.jobs?.allow ?? [],
       ...(config.jobs?.maxProc === undefined ? {} : { maxProc: config.jobs.maxProc }),
       placement: placementFor(kernel, true),
+      leafHost: (socket, job) => kernel.hostJobLeaf(socket, job),
     });
     kernel.jobService = new JobService(kernel.jobs, {
       trusted: (id) => isOwnLeaf(kernel, id),
@@ -416,35 +441,76 @@ function isOwnLeaf(kernel: MeshKernel, id: string): boolean {
  */
 export async function attach(options: AttachOptions = {}): Promise<MeshKernel> {
   const host = hostname();
-  const name = options.name ?? `leaf-${process.pid}@${host}`;
   const socket = options.socket ?? defaultSocketPath(host);
-  const logger = options.logger ?? createLogger(options.log?.level ?? process.env.POE_LOG ?? 'warn');
-  const kernel = new MeshKernel(
-    {
-      name,
-      cloud: options.cloud?.name ?? 'ikc',
-      secret: options.cloud?.secret ?? '',
-      role: 'leaf',
-      tuning: tuningOf(options.mesh),
-      logger,
-    },
-    options.processSignals ?? true,
-  );
+  const kernel = leafKernel({
+    name: options.name ?? `leaf-${process.pid}@${host}`,
+    cloud: options.cloud?.name ?? 'ikc',
+    secret: options.cloud?.secret ?? '',
+    tuning: tuningOf(options.mesh),
+    logger: options.logger ?? createLogger(options.log?.level ?? process.env.POE_LOG ?? 'warn'),
+    processSignals: options.processSignals ?? true,
+  });
+  // From the first link on, the dialer redials whenever the link drops.
   const dialer = kernel.addDialer(
     socket.includes('://') || socket.startsWith('memory:') ? socket : `unix:${socket}`,
   );
+  return linkLeaf(kernel, () => dialer.dial(), `no host kernel answers at ${socket}`);
+}
+
+/**
+ * In a module job's child: attaches it as the leaf kernel `grant` offers, over the socket
+ * pair end it inherited (what ctx.kernel() does). There is no redial: the socket pair is
+ * the child's only way to its kernel, and the job ends with it.
+ */
+export async function attachJobLeaf(grant: LeafGrant): Promise<MeshKernel> {
+  const tuning = defaultTuning();
+  const kernel = leafKernel({
+    name: grant.name,
+    cloud: grant.cloud,
+    secret: grant.secret,
+    tuning,
+    // The job's stderr is the job's: the leaf says only what went wrong, unless POE_LOG asks.
+    logger: createLogger(process.env.POE_LOG ?? 'error'),
+    processSignals: false,
+  });
+  return linkLeaf(
+    kernel,
+    async () => {
+      const conn = await connectOnFd(grant.fd, `pipe:kernel ${grant.host}`, {
+        timeoutMs: tuning.handshakeTimeoutMs,
+      });
+      return kernel.mesh.adopt(conn, 'dialer');
+    },
+    `job leaf ${grant.name} could not attach to kernel ${grant.host} over fd ${grant.fd}`,
+  );
+}
+
+function leafKernel(options: {
+  name: string;
+  cloud: string;
+  secret: string;
+  tuning: MeshTuning;
+  logger: Logger;
+  processSignals: boolean;
+}): MeshKernel {
+  const { processSignals, ...rest } = options;
+  return new MeshKernel({ ...rest, role: 'leaf' }, processSignals);
+}
+
+/**
+ * Dials a leaf's one link and waits until it is up and the host's registries have come (the
+ * cloud is reachable from then on). Then the leaf gets its job queue: it forks here and,
+ * with `on`, on any kernel; it forks nothing for others.
+ */
+async function linkLeaf(kernel: MeshKernel, dial: () => Promise<Link>, failure: string): Promise<MeshKernel> {
   try {
-    const link = await dialer.dial();
+    const link = await dial();
     await link.whenUp(); // rejects with why the host refused (cloud, secret, version)
-    await kernel.mesh.synced(link); // the host's registries: the cloud is reachable from here on
+    await kernel.mesh.synced(link);
   } catch (err) {
     await kernel.stop();
-    throw err instanceof IkcError
-      ? err
-      : new IkcError('IKC_ERR_CONNECT', `no host kernel answers at ${socket}`, { cause: err });
+    throw err instanceof IkcError ? err : new IkcError('IKC_ERR_CONNECT', failure, { cause: err });
   }
-  // From now on the dialer redials whenever the link drops. A leaf forks here and, with
-  // `on`, on any kernel; it forks nothing for others.
   kernel.jobs = new Jobs(kernel, { placement: placementFor(kernel, false) });
   return kernel;
 }
