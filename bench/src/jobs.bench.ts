@@ -25,7 +25,8 @@
  *
  * Environment: IKC_BENCH_JOBS=pool,start,remote-start,stream picks parts;
  * IKC_BENCH_JOBS_SECONDS sets a throughput run's length (default 2); IKC_BENCH_CHILD_FLAGS
- * passes node flags to the child processes (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
+ * passes node flags to the child processes (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`);
+ * IKC_BENCH_HEAP_GROWTH sets both kernels' kernel.heapGrowingPercent (0: V8's own policy).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { Jobs, type Pool } from '@ikc/jobs';

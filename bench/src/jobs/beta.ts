@@ -9,10 +9,10 @@
 import type { Jobs } from '@ikc/jobs';
 import { silentLogger, startKernel } from '@ikc/mesh';
 import { CLOUD, mem, send, serveControl } from '../remote/common.js';
-import { ALLOW, BETA, firstByteMs, probeCommands } from './common.js';
+import { ALLOW, BETA, firstByteMs, HEAP_GROWTH, probeCommands } from './common.js';
 
 const kernel = await startKernel({
-  kernel: { name: BETA, listen: '127.0.0.1:0', socket: false },
+  kernel: { name: BETA, listen: '127.0.0.1:0', socket: false, ...HEAP_GROWTH },
   cloud: { name: CLOUD.name, secret: CLOUD.secret, seeds: [] },
   jobs: { allow: ALLOW },
   logger: silentLogger,

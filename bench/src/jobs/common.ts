@@ -14,6 +14,15 @@ export const ALPHA = 'alpha';
 /** What beta forks for others (`jobs.allow`): the bulk source and the first-byte job. */
 export const ALLOW = ['head', '/bin/echo'];
 
+/**
+ * Both kernels' `kernel.heapGrowingPercent` (IKC_BENCH_HEAP_GROWTH; default: the kernel's
+ * own default). `0` measures them with V8's adaptive heap growth, as before that policy.
+ */
+export const HEAP_GROWTH: { heapGrowingPercent?: number } =
+  process.env.IKC_BENCH_HEAP_GROWTH === undefined
+    ? {}
+    : { heapGrowingPercent: Number(process.env.IKC_BENCH_HEAP_GROWTH) };
+
 /** The bulk job: `size` zero bytes on stdout. */
 export function bulkCommand(bytes: number): string[] {
   return ['head', '-c', String(bytes), '/dev/zero'];

@@ -22,7 +22,17 @@ import { WebSocket } from 'ws';
 import { fmt, median, type Row, RUNS, report } from '../harness.js';
 import { type Child, spawnChild } from '../remote/child.js';
 import { CLOUD, gc, type Mem, MIB } from '../remote/common.js';
-import { ALPHA, BETA, bulkCommand, cpuSeconds, firstByteMs, peakRss, resetPeak, STARTS } from './common.js';
+import {
+  ALPHA,
+  BETA,
+  bulkCommand,
+  cpuSeconds,
+  firstByteMs,
+  HEAP_GROWTH,
+  peakRss,
+  resetPeak,
+  STARTS,
+} from './common.js';
 
 /** Target length of one measured throughput run, in seconds (IKC_BENCH_JOBS_SECONDS). */
 const RUN_SECONDS = Number(process.env.IKC_BENCH_JOBS_SECONDS ?? 2);
@@ -113,7 +123,7 @@ export async function startRemote(): Promise<RemoteSetup> {
     spawnChild<Ready>('../jobs/ws-source', []),
   ]);
   const alpha = await startKernel({
-    kernel: { name: ALPHA, listen: '127.0.0.1:0', socket: false },
+    kernel: { name: ALPHA, listen: '127.0.0.1:0', socket: false, ...HEAP_GROWTH },
     cloud: { name: CLOUD.name, secret: CLOUD.secret, seeds: [beta.ready.address] },
     logger: silentLogger,
     processSignals: false,

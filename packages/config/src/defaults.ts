@@ -15,6 +15,8 @@ export const DEFAULTS = {
     listen: '127.0.0.1:6603',
     /** COMPUTED: $XDG_RUNTIME_DIR/ikc/NAME.sock, else in the temp dir. */
     socket: '',
+    /** How far V8 lets the old generation grow past what survived a full GC before the next (percent; 0: V8's own adaptive policy). */
+    heapGrowingPercent: 400,
   },
   cloud: {
     /** Kernels link only to kernels of the same cloud. */

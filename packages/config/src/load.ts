@@ -127,6 +127,7 @@ export async function loadConfig(options: LoadOptions = {}): Promise<LoadedConfi
       name,
       listen: out.kernel.listen,
       socket: out.kernel.socket === undefined ? defaultSocketPath(name, env) : out.kernel.socket,
+      heapGrowingPercent: out.kernel.heapGrowingPercent,
     },
     cloud: out.cloud,
     sessions: [

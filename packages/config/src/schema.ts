@@ -28,6 +28,12 @@ export const configSchema = z.strictObject({
         .optional(),
       listen: z.union([hostPort, z.literal(false)]).default(DEFAULTS.kernel.listen),
       socket: z.union([z.string().min(1, 'must be a path'), z.literal(false)]).optional(),
+      heapGrowingPercent: z
+        .number()
+        .int()
+        .min(0, 'must be 0 (V8 decides) or more')
+        .max(10_000, 'must be at most 10000')
+        .default(DEFAULTS.kernel.heapGrowingPercent),
     })
     .prefault({}),
   cloud: z
@@ -74,7 +80,7 @@ export type ConfigInput = z.input<typeof configSchema>;
 
 /** A loaded configuration: every key present, computed defaults worked out, paths absolute. */
 export interface Config {
-  kernel: { name: string; listen: string | false; socket: string | false };
+  kernel: { name: string; listen: string | false; socket: string | false; heapGrowingPercent: number };
   cloud: {
     name: string;
     secret: string;

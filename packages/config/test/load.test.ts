@@ -89,6 +89,7 @@ function defaultsFor(env: NodeJS.ProcessEnv): Config {
       name,
       listen: DEFAULTS.kernel.listen,
       socket: join(env.XDG_RUNTIME_DIR || tmpdir(), 'ikc', `${name}.sock`),
+      heapGrowingPercent: DEFAULTS.kernel.heapGrowingPercent,
     },
     cloud: { ...DEFAULTS.cloud, seeds: [] },
     sessions: [],
@@ -209,6 +210,7 @@ describe('formats', () => {
         '  name: alpha',
         '  listen: 0.0.0.0:7000',
         '  socket: /tmp/alpha.sock',
+        '  heapGrowingPercent: 250',
         'cloud:',
         '  name: lab',
         '  secret: s3cret',
@@ -224,7 +226,12 @@ describe('formats', () => {
         '',
       ].join('\n'),
     );
-    assert.deepEqual(config.kernel, { name: 'alpha', listen: '0.0.0.0:7000', socket: '/tmp/alpha.sock' });
+    assert.deepEqual(config.kernel, {
+      name: 'alpha',
+      listen: '0.0.0.0:7000',
+      socket: '/tmp/alpha.sock',
+      heapGrowingPercent: 250,
+    });
     assert.deepEqual(config.cloud, {
       name: 'lab',
       secret: 's3cret',
@@ -325,6 +332,11 @@ describe('defaults', () => {
     const b = await loadText('kernel:\n  socket: false\n  listen: false\n');
     assert.equal(b.config.kernel.socket, false);
     assert.equal(b.config.kernel.listen, false);
+  });
+
+  it('kernel.heapGrowingPercent defaults to 400, and 0 is kept', async () => {
+    assert.equal((await loadText('kernel: {}\n')).config.kernel.heapGrowingPercent, 400);
+    assert.equal((await loadText('kernel:\n  heapGrowingPercent: 0\n')).config.kernel.heapGrowingPercent, 0);
   });
 
   it('jobs.maxProc defaults to the CPU count, and an explicit value is kept', async () => {
@@ -643,6 +655,21 @@ describe('bad configuration: IKC_ERR_CONFIG naming the file, the key and what wa
     await badConfig('kernel:\n  socket: ""\n', 'kernel.socket', 'must be a path');
     await badConfig('cloud:\n  name: ""\n', 'cloud.name', 'must not be empty');
     await badConfig('sessions: [ "" ]\n', 'sessions.0', 'must be a module path');
+  });
+
+  it('kernel.heapGrowingPercent must be a whole number from 0 to 10000', async () => {
+    await badConfig(
+      'kernel:\n  heapGrowingPercent: -1\n',
+      'kernel.heapGrowingPercent',
+      'must be 0 (V8 decides) or more',
+    );
+    await badConfig('kernel:\n  heapGrowingPercent: 2.5\n', 'kernel.heapGrowingPercent', 'expected int');
+    await badConfig(
+      'kernel:\n  heapGrowingPercent: 20000\n',
+      'kernel.heapGrowingPercent',
+      'must be at most 10000',
+    );
+    await badConfig('kernel:\n  heapGrowingPercent: lots\n', 'kernel.heapGrowingPercent', /expected number/);
   });
 
   it('jobs.maxProc must be a positive integer', async () => {

@@ -3,6 +3,7 @@
  * authenticated handshake, remote post and call, lazy proxies, monitors and leaf kernels.
  */
 export { DEFAULT_PORT, defaultTuning, type MeshTuning } from './defaults.js';
+export { heapGrowthFlag, heapGrowthSet } from './heap.js';
 export type { PeerInfo } from './link.js';
 export { createLogger, type Logger, silentLogger } from './log.js';
 export { Mesh, type PeerView } from './mesh.js';

@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import { hostname } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { type Config, defaultSocketPath, loadConfig } from '@ikc/config';
+import { type Config, DEFAULTS, defaultSocketPath, loadConfig } from '@ikc/config';
 import { JOB_SERVICE, type JobContext, JobService, Jobs, type LeafGrant, type Placement } from '@ikc/jobs';
 import { Kernel, type SessionDefinition } from '@ikc/kernel';
 import { IkcError, type KernelRole } from '@ikc/wire';
@@ -12,6 +12,7 @@ import { Cloud } from './cloud.js';
 import { DEFAULT_PORT, defaultTuning, type MeshTuning } from './defaults.js';
 import { Dialer } from './dialer.js';
 import { MdnsDiscovery } from './discovery.js';
+import { setHeapGrowth } from './heap.js';
 import type { Link } from './link.js';
 import { createLogger, type Logger } from './log.js';
 import { Mesh, type PeerView } from './mesh.js';
@@ -30,6 +31,8 @@ export interface KernelConfig {
     listen?: string | false;
     /** UNIX socket for leaf kernels and the CLI (default $XDG_RUNTIME_DIR/ikc/NAME.sock); false: none. */
     socket?: string | false;
+    /** The process's heap growth, percent (default 400; 0: V8's own policy). See heapGrowthFlag(). */
+    heapGrowingPercent?: number;
   };
   cloud?: {
     /** Kernels join only kernels of the same cloud (default "ikc"). */
@@ -332,6 +335,14 @@ export async function startKernel(config?: KernelConfig): Promise<MeshKernel> {
   }
   const definitions = await loadSessions(config);
   const logger = config.logger ?? createLogger(config.log?.level);
+  const heap = config.kernel?.heapGrowingPercent ?? DEFAULTS.kernel.heapGrowingPercent;
+  if (!(Number.isInteger(heap) && heap >= 0)) {
+    throw new IkcError(
+      'IKC_ERR_INVALID_ARG',
+      `kernel.heapGrowingPercent must be a whole number >= 0, got ${heap}`,
+    );
+  }
+  setHeapGrowth(heap);
   const kernel = new MeshKernel(
     {
       name,
