@@ -44,10 +44,7 @@ export function connectOnFd(
   remote: string,
   options?: TransportOptions & ConnectOptions,
 ): Promise<Conn> {
-  const resolved = resolveTransportOptions({
-    ...(options?.maxMessageBytes === undefined ? {} : { maxMessageBytes: options.maxMessageBytes }),
-    ...(options?.highWaterMarkBytes === undefined ? {} : { highWaterMarkBytes: options.highWaterMarkBytes }),
-  });
+  const resolved = resolveTransportOptions(options);
   return connectAttempt(remote, options, (ok, fail) => {
     const ws = new WebSocket('ws://localhost/', {
       ...wsSocketOptions(resolved),
