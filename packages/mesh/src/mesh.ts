@@ -5,6 +5,7 @@ import {
   type MonitorEvent,
   type Router,
   type Session,
+  type SessionInfo,
   type Spec,
 } from '@ikc/kernel';
 import {
@@ -164,10 +165,14 @@ export class Mesh implements Router {
       emit,
     });
     this.kernel.attachRouter(this);
-    const watch = this.kernel.monitor(['register', 'unregister', 'publish', 'retract'], (e) => {
+    // The registry lists the sessions that publish events, with their aliases: only a change
+    // to one of those is news. A session that publishes nothing (a job's peer, a call's
+    // sender) comes and goes without a REGISTRY frame.
+    const watch = this.kernel.monitor(['register', 'unregister', 'publish', 'retract', 'alias'], (e) => {
       if (e.kernel !== this.kernel.name || e.remote) return;
-      if (e.type === 'unregister') this.grants.forgetSession((e.session as { id: string }).id);
-      this.exchange.queue();
+      const session = e.session as SessionInfo;
+      if (e.type === 'unregister') this.grants.forgetSession(session.id);
+      if (e.type === 'publish' || e.type === 'retract' || session.published.length > 0) this.exchange.queue();
     });
     this.unsubscribe = () => watch.close();
   }

@@ -9,6 +9,7 @@ import { defaultTuning } from '../src/defaults.js';
 import { silentLogger } from '../src/log.js';
 import { Mesh } from '../src/mesh.js';
 import { MemoryNetwork, MemoryTransport } from '../src/transports/memory.js';
+import { tick } from './harness.js';
 
 interface Node {
   kernel: Kernel;
@@ -260,6 +261,28 @@ describe('mesh over the in-memory transport', () => {
     for (let i = 0; i < 50 && seen.length < 5; i++) await new Promise((r) => setTimeout(r, 10));
     assert.deepEqual(seen, ['kernel.up', 'register', 'publish x', 'publish y', 'retract x']);
     await assert.rejects(a.kernel.call('poe://b/svc/x'), { code: 'IKC_ERR_NOT_PUBLISHED' });
+  });
+
+  it('sends its registry when what it publishes changes, aliases included, and not for sessions that publish nothing', async () => {
+    const a = node('a');
+    const b = node('b');
+    await link(a, b);
+    const svc = a.kernel.spawn({ alias: 'svc', publish: ['x'], events: { x: () => 'x' } });
+    await tick(10);
+    const before = a.mesh.ownMeta().v;
+    // A job's peer or a call's sender: comes and goes, publishing nothing.
+    for (let i = 0; i < 3; i++) a.kernel.stopSession(a.kernel.spawn({ events: {} }));
+    await tick(10);
+    assert.equal(a.mesh.ownMeta().v, before, 'no REGISTRY for sessions that publish nothing');
+    // An alias given to a publishing session later is news: b can call it by that name.
+    a.kernel.aliasSet(svc, 'late');
+    await tick(10);
+    assert.equal(a.mesh.ownMeta().v, before + 1);
+    assert.equal(await b.kernel.call('poe://a/late/x'), 'x');
+    a.kernel.stopSession(svc);
+    await tick(10);
+    assert.equal(a.mesh.ownMeta().v, before + 2);
+    await assert.rejects(b.kernel.call('poe://a/late/x'), { code: 'IKC_ERR_NO_SESSION' });
   });
 
   it('fails pending calls as unreachable the moment their link drops', async () => {
