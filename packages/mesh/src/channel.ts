@@ -1,8 +1,8 @@
-import type { Frame } from '@ikc/wire';
+import type { CallFrame, ErrorFrame, Frame, PostFrame, ReplyFrame } from '@ikc/wire';
 import type { Link } from './link.js';
 
 /** A sequenced frame: POST, CALL, REPLY, ERROR. */
-export type SequencedFrame = Frame & { seq: number };
+export type SequencedFrame = PostFrame | CallFrame | ReplyFrame | ErrorFrame;
 
 interface Outgoing {
   seq: number;
@@ -66,10 +66,10 @@ export class Channel {
     return this.bytes >= this.limits.sendBufferHardBytes;
   }
 
-  /** Numbers a frame, keeps it until acknowledged, and sends it if a link is up. */
-  send(make: (seq: number) => SequencedFrame, measure: (frame: Frame) => number): void {
+  /** Numbers a frame (sets its `seq`), keeps it until acknowledged, and sends it if a link is up. */
+  send(frame: SequencedFrame, measure: (frame: Frame) => number): void {
     const seq = ++this.outSeq;
-    const frame = make(seq);
+    frame.seq = seq;
     // Sent now, the link's batcher measures it; while down, it is measured for the budget.
     const bytes = this.link?.isUp ? this.link.send(frame) : measure(frame);
     this.unacked.push({ seq, frame, bytes });

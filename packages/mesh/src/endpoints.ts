@@ -6,21 +6,26 @@ import type { Mesh } from './mesh.js';
 // Session objects cross the wire as references. msgpackr's extension table is process-wide,
 // so the mesh whose link is encoding says (through this variable) which kernel a local
 // session is being shown to: that kernel may then post back to it (see grant()).
-let encodingFor: { mesh: Mesh; kernelId: string } | undefined;
+// Two variables, not an object: one is set for every frame sent.
+let encodingMesh: Mesh | undefined;
+let encodingKernel = '';
 registerSessionClass(Session as unknown as abstract new (...args: never[]) => Session, (s: Session) => {
   if (s.remote) return new SessionRef(s.remote.kernelId, s.id);
-  if (encodingFor && encodingFor.mesh.kernel === s.kernel) encodingFor.mesh.grant(encodingFor.kernelId, s);
+  if (encodingMesh && encodingMesh.kernel === s.kernel) encodingMesh.grant(encodingKernel, s);
   return new SessionRef(s.kernel.id, s.id);
 });
 
-/** Runs `encode` with `mesh` named as the encoder and `kernelId` as the kernel it shows sessions to. */
-export function encodingAs<T>(mesh: Mesh, kernelId: string, encode: () => T): T {
-  encodingFor = { mesh, kernelId };
-  try {
-    return encode();
-  } finally {
-    encodingFor = undefined;
-  }
+/**
+ * Names `mesh` as the encoder and `kernelId` as the kernel it shows sessions to, until
+ * encodingDone(): call both around the encoding, the second in a `finally`.
+ */
+export function encodingAs(mesh: Mesh, kernelId: string): void {
+  encodingMesh = mesh;
+  encodingKernel = kernelId;
+}
+
+export function encodingDone(): void {
+  encodingMesh = undefined;
 }
 
 /** A proxy's way to its remote session: through the mesh, by kernel id and session id or alias. */

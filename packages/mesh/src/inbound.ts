@@ -235,7 +235,7 @@ export class Inbound {
     const nextDest = next.peerId === dest ? '' : dest;
     const relayed = { ...f, dest: nextDest, origin } as SequencedFrame;
     try {
-      next.send((seq) => ({ ...relayed, seq }) as SequencedFrame, this.outbound.measure);
+      next.send(relayed, this.outbound.measure);
     } catch (err) {
       // Too large for the next hop: answered like a failure there, and this link stays up.
       this.delivery.unsendable(relayed, err, next.peerId);

@@ -12,7 +12,7 @@ import {
 import type { PendingCalls } from './calls.js';
 import type { Channel, SequencedFrame } from './channel.js';
 import type { MeshTuning } from './defaults.js';
-import { encodingAs } from './endpoints.js';
+import { encodingAs, encodingDone } from './endpoints.js';
 import type { Logger } from './log.js';
 import type { Mesh } from './mesh.js';
 
@@ -57,9 +57,9 @@ export class Outbound {
     }
   };
 
-  /** Sends a sequenced frame to a kernel, setting dest when it goes through a relay.
-   * Throws on an encoding error, or IKC_ERR_OVERFLOW when the channel's send buffer is full. */
-  private sendTo(kernelId: string, make: (seq: number, dest: string) => SequencedFrame): boolean {
+  /** Sends a sequenced frame to a kernel (numbering it), setting dest when it goes through a
+   * relay. Throws on an encoding error, or IKC_ERR_OVERFLOW when the channel's send buffer is full. */
+  private sendTo(kernelId: string, frame: SequencedFrame): boolean {
     const channel = this.options.routeTo(kernelId);
     if (!channel) return false;
     if (channel.full) {
@@ -69,8 +69,13 @@ export class Outbound {
         { details: { kernel: channel.peerName, bytes: channel.bufferedBytes } },
       );
     }
-    const dest = channel.peerId === kernelId ? '' : kernelId;
-    encodingAs(this.options.mesh, kernelId, () => channel.send((seq) => make(seq, dest), this.measure));
+    if (channel.peerId !== kernelId) frame.dest = kernelId;
+    encodingAs(this.options.mesh, kernelId);
+    try {
+      channel.send(frame, this.measure);
+    } finally {
+      encodingDone();
+    }
     this.options.acknowledge(channel);
     return true;
   }
@@ -90,16 +95,16 @@ export class Outbound {
     const { kernel } = this.options;
     this.options.grant(kernelId, sender);
     try {
-      const sent = this.sendTo(kernelId, (seq, dest) => ({
+      const sent = this.sendTo(kernelId, {
         type: FrameType.Post,
-        seq,
+        seq: 0,
         from: sender.id,
         to,
         event,
         args,
-        dest,
+        dest: '',
         origin: '',
-      }));
+      });
       if (!sent)
         kernel.reportError(sender, this.unreachable(this.options.kernelNameOf(kernelId)), {
           session: to,
@@ -143,18 +148,18 @@ export class Outbound {
     const what = () => `call of poe://${kernelNameOf(kernelId)}/${to}/${event}`;
     const { callId, promise } = this.options.pending.open(channel.peerId, timeoutMs, options.signal, what);
     try {
-      this.sendTo(kernelId, (seq, dest) => ({
+      this.sendTo(kernelId, {
         type: FrameType.Call,
-        seq,
+        seq: 0,
         callId,
         from: sender.id,
         to,
         event,
         args,
         timeoutMs,
-        dest,
+        dest: '',
         origin: '',
-      }));
+      });
     } catch (err) {
       this.options.pending.settle(callId, undefined, err);
     }
@@ -163,7 +168,7 @@ export class Outbound {
 
   sendReply(origin: string, callId: number, value: unknown, where: { session: string; event: string }): void {
     try {
-      this.sendTo(origin, (seq, dest) => ({ type: FrameType.Reply, seq, callId, value, dest, origin: '' }));
+      this.sendTo(origin, { type: FrameType.Reply, seq: 0, callId, value, dest: '', origin: '' });
     } catch (err) {
       // The result cannot cross the wire (a function, a cycle...): the caller gets why.
       this.sendCallError(origin, callId, errorToPayload(err, { kernel: this.options.kernel.name, ...where }));
@@ -171,31 +176,31 @@ export class Outbound {
   }
 
   sendCallError(origin: string, callId: number, error: ErrorPayload): void {
-    const sent = this.sendTo(origin, (seq, dest) => ({
+    const sent = this.sendTo(origin, {
       type: FrameType.Error,
-      seq,
+      seq: 0,
       callId,
       postSeq: 0,
       error,
-      dest,
+      dest: '',
       origin: '',
       replyTo: '',
-    }));
+    });
     if (!sent)
       this.options.log.debug({ origin, callId }, 'cannot return a call error: no route to its caller');
   }
 
   sendPostErrorTo(origin: string, replyTo: string, error: ErrorPayload): void {
-    const sent = this.sendTo(origin, (seq, dest) => ({
+    const sent = this.sendTo(origin, {
       type: FrameType.Error,
-      seq,
+      seq: 0,
       callId: 0,
       postSeq: 0,
       error,
-      dest,
+      dest: '',
       origin: '',
       replyTo,
-    }));
+    });
     if (!sent)
       this.options.log.debug({ origin, replyTo }, 'cannot report a failed post: no route to its sender');
   }

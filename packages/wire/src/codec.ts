@@ -11,7 +11,7 @@
  * so a frame a peer would refuse fails here, with IKC_ERR_ENCODE, and the link survives.
  */
 import { type ErrorCode, WireError } from './errors.js';
-import { type Frame, frameSchema } from './frames.js';
+import { type Frame, FrameType, frameSchema } from './frames.js';
 import { type Limits, resolveLimits } from './limits.js';
 import { packr, unpackr, unpackrViews } from './msgpack.js';
 import { encodeError, frameFromWire, frameToWire } from './positional.js';
@@ -63,13 +63,57 @@ const LARGE_FRAME_BYTES = 1024 * 1024;
 const scratch = Buffer.allocUnsafeSlow(SCRATCH_BYTES);
 let decoding = 0;
 
+/** Whether every value is a primitive: encoded, none nests, and none is a type a peer refuses. */
+function primitives(values: readonly unknown[]): boolean {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    const t = typeof v;
+    if (t === 'object' ? v !== null : t === 'function' || t === 'symbol') return false;
+  }
+  return true;
+}
+
+/**
+ * Whether a frame is flat: a POST or CALL whose arguments, or a REPLY whose value, are
+ * primitives. Its bytes then nest two levels deep and hold only scalars and strings, so the
+ * scan of our own bytes can only find a count over a limit, and none can exceed the frame's
+ * size (every value, entry and string byte takes at least one byte).
+ */
+function flat(frame: Frame): boolean {
+  switch (frame.type) {
+    case FrameType.Post:
+    case FrameType.Call:
+      return primitives(frame.args);
+    case FrameType.Reply: {
+      const v = frame.value;
+      const t = typeof v;
+      return t === 'object' ? v === null : t !== 'function' && t !== 'symbol';
+    }
+    default:
+      return false;
+  }
+}
+
 export class Codec {
   readonly limits: Limits;
   readonly #hooks: ValueHooks | undefined;
   readonly #views: boolean;
+  /** A flat frame up to this many bytes cannot break a limit: its scan is skipped (flat()). */
+  readonly #flatBytes: number;
 
   constructor(options: CodecOptions = {}) {
     this.limits = resolveLimits(options.limits);
+    const l = this.limits;
+    this.#flatBytes =
+      l.maxDepth < 3
+        ? 0
+        : Math.min(
+            l.maxMessageBytes,
+            l.maxStringBytes,
+            l.maxBinBytes,
+            l.maxCollectionEntries,
+            l.maxValuesPerMessage,
+          );
     this.#views = options.viewBinaries === true;
     this.#hooks =
       options.fromRef || options.fromError
@@ -95,7 +139,8 @@ export class Codec {
       throw encodeError(why, frameSchema(wire[0] as number), err);
     }
     if (bytes.length > LARGE_FRAME_BYTES) packr.useBuffer(Buffer.allocUnsafeSlow(8192));
-    this.#checkOwn(bytes, wire[0] as number);
+    // The scan costs as much as the packing of a small frame: a posted number need not pay it.
+    if (bytes.length > this.#flatBytes || !flat(frame)) this.#checkOwn(bytes, wire[0] as number);
     return bytes;
   }
 

@@ -52,4 +52,30 @@ describe('limits', () => {
       code: 'IKC_ERR_FRAME_TOO_LARGE',
     });
   });
+
+  it('hold for frames of primitives too, whose own scan the encoder skips while they are small', () => {
+    const post = (args: unknown[]) =>
+      ({ type: FrameType.Post, seq: 1, from: 'a', to: 'b', event: 'e', args }) as const;
+    const refused = (codec: Codec, args: unknown[], code: string) =>
+      assert.throws(
+        () => codec.encode(post(args)),
+        (err: Error & { code?: string; cause?: { code?: string } }) =>
+          err.code === 'IKC_ERR_ENCODE' && err.cause?.code === code,
+        `${JSON.stringify(args).slice(0, 40)}: ${code}`,
+      );
+    // Each limit, broken by a frame of primitives.
+    refused(new Codec({ limits: { maxStringBytes: 8 } }), ['x'.repeat(9)], 'IKC_ERR_FRAME_TOO_LARGE');
+    refused(new Codec({ limits: { maxCollectionEntries: 4 } }), [1, 2, 3, 4, 5], 'IKC_ERR_FRAME_TOO_LARGE');
+    refused(new Codec({ limits: { maxValuesPerMessage: 8 } }), [1, 2, 3, 4, 5], 'IKC_ERR_FRAME_TOO_LARGE');
+    // And within them, primitives of every kind go, and come back as they were.
+    const codec = new Codec();
+    const args = [0, -1, 2 ** 40, 1.5, Number.NaN, 'é', '', true, false, null, undefined];
+    const [back] = codec.decode(codec.encode(post(args)));
+    assert.deepEqual((back as unknown as { args: unknown[] }).args, args);
+    // A frame that is not flat is still scanned, however small: a nested argument too deep.
+    refused(new Codec({ limits: { maxDepth: 3 } }), [[[1]]], 'IKC_ERR_FRAME_TOO_DEEP');
+    assert.deepEqual((codec.decode(codec.encode(post([[[1]]])))[0] as unknown as { args: unknown[] }).args, [
+      [[1]],
+    ]);
+  });
 });
