@@ -13,6 +13,7 @@ import {
   checkBlobs,
   chunksFeature,
   encodeChunk,
+  FLAT_MAX_BYTES,
   type Frame,
   FrameBatcher,
   FrameType,
@@ -237,6 +238,14 @@ export class Link {
    */
   send(frame: Frame): number {
     if (this.state !== 'up') return 0;
+    if (this.outbox.length === 0 && (this.chunkLimit === 0 || this.chunkLimit >= FLAT_MAX_BYTES)) {
+      // The common small frame: written into the batch as it is (@ikc/wire flat.ts).
+      const flat = this.batcher.addFlat(frame);
+      if (flat > 0) {
+        this.queueFlush();
+        return flat;
+      }
+    }
     if (this.version >= BLOBS_VERSION && this.outbox.length === 0) {
       const split = splitBlobs(frame, BLOB_MIN_BYTES, MAX_BLOB_BYTES);
       if (split !== undefined) {

@@ -11,6 +11,7 @@
 import type { Codec } from './codec.js';
 import { getDefaultCodec } from './codec.js';
 import { IkcError } from './errors.js';
+import { FLAT_MAX_BYTES, writeFlat } from './flat.js';
 import type { Frame } from './frames.js';
 
 /** Default byte size at which a batch is sent, in bytes: 64 KiB, a good socket write. */
@@ -45,6 +46,8 @@ export class FrameBatcher {
   #start = 0;
   #end = 0;
   #frames = 0;
+  /** Bytes a flat frame may take here (addFlat). */
+  readonly #flatRoom: number;
 
   constructor(sink: MessageSink, codec: Codec = getDefaultCodec(), options: BatcherOptions = {}) {
     const limits = codec.limits;
@@ -57,6 +60,8 @@ export class FrameBatcher {
     }
     this.#codec = codec;
     this.#sink = sink;
+    // A flat frame is not scanned: it must stay within what the codec skips the scan for.
+    this.#flatRoom = Math.min(FLAT_MAX_BYTES, codec.flatBytes, this.maxBytes);
     this.#slab = Buffer.allocUnsafe(SLAB_BYTES);
   }
 
@@ -100,6 +105,24 @@ export class FrameBatcher {
     this.#frames++;
     if (this.#frames >= this.maxFrames || this.#end - this.#start >= this.maxBytes) this.flush();
     return bytes.length;
+  }
+
+  /**
+   * Adds a flat frame (flat.ts), written straight into the batch; returns its size in bytes,
+   * or 0, having added nothing, when the frame is not flat: add it with add() or addEncoded().
+   */
+  addFlat(frame: Frame): number {
+    const room = this.#flatRoom;
+    if (room === 0) return 0;
+    this.#reserve(room);
+    const n = writeFlat(frame, this.#slab, this.#end, room);
+    if (n === 0) return 0;
+    // Written after the pending frames: past maxBytes, those go first, as a batch of their own.
+    if (this.#frames > 0 && this.#end - this.#start + n > this.maxBytes) this.flush();
+    this.#end += n;
+    this.#frames++;
+    if (this.#frames >= this.maxFrames || this.#end - this.#start >= this.maxBytes) this.flush();
+    return n;
   }
 
   /** Sends the pending frames as one message, if there are any. */

@@ -99,12 +99,12 @@ export class Codec {
   readonly #hooks: ValueHooks | undefined;
   readonly #views: boolean;
   /** A flat frame up to this many bytes cannot break a limit: its scan is skipped (flat()). */
-  readonly #flatBytes: number;
+  readonly flatBytes: number;
 
   constructor(options: CodecOptions = {}) {
     this.limits = resolveLimits(options.limits);
     const l = this.limits;
-    this.#flatBytes =
+    this.flatBytes =
       l.maxDepth < 3
         ? 0
         : Math.min(
@@ -140,7 +140,7 @@ export class Codec {
     }
     if (bytes.length > LARGE_FRAME_BYTES) packr.useBuffer(Buffer.allocUnsafeSlow(8192));
     // The scan costs as much as the packing of a small frame: a posted number need not pay it.
-    if (bytes.length > this.#flatBytes || !flat(frame)) this.#checkOwn(bytes, wire[0] as number);
+    if (bytes.length > this.flatBytes || !flat(frame)) this.#checkOwn(bytes, wire[0] as number);
     return bytes;
   }
 
