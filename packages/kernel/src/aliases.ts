@@ -9,6 +9,9 @@ import { RUNNING, type Session } from './session.js';
  * the kernel's, which reads it directly on its hot path.
  */
 export class Aliases {
+  /** Grows on every change of a name or a published event: what a cache of lookups checks. */
+  version = 0;
+
   constructor(
     private readonly aliases: Map<string, Session>,
     private readonly monitors: MonitorHub,
@@ -34,6 +37,7 @@ export class Aliases {
   set(session: Session, alias: string): void {
     this.checkFree(alias, session);
     if (this.aliases.get(alias) === session) return;
+    this.version++;
     this.aliases.set(alias, session);
     // [alias] rather than push onto []: V8 gives a pushed-to empty array 17 slots, and most
     // sessions hold one alias (137 B a session, measured with 100k sessions).
@@ -46,6 +50,7 @@ export class Aliases {
 
   remove(session: Session, alias: string): boolean {
     if (this.aliases.get(alias) !== session) return false;
+    this.version++;
     this.aliases.delete(alias);
     session.aliasList = session.aliasList?.filter((a) => a !== alias) ?? null;
     if (session.aliasList?.length === 0) session.aliasList = null;
@@ -59,6 +64,7 @@ export class Aliases {
   adopt(proxy: Session, aliases: string[]): void {
     for (const alias of aliases) {
       if (this.aliases.get(alias)?.state === RUNNING) continue;
+      this.version++;
       this.aliases.set(alias, proxy);
       if (proxy.aliasList) proxy.aliasList.push(alias);
       else proxy.aliasList = [alias];
@@ -68,6 +74,7 @@ export class Aliases {
 
   /** Frees the names of a stopping session (their holds end with it). */
   dropAll(session: Session): void {
+    this.version++;
     if (session.aliasList) {
       for (const alias of session.aliasList) {
         this.aliases.delete(alias);
@@ -95,6 +102,7 @@ export class Aliases {
   }
 
   retract(session: Session, events: string[]): void {
+    this.version++;
     const removed = events.filter((e) => session.publishedSet?.delete(e));
     if (removed.length && this.monitors.wants('retract'))
       this.emit({ type: 'retract', session: session.info(), events: removed });

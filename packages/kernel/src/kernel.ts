@@ -774,6 +774,11 @@ export class Kernel {
 
   // ---- aliases and publishing (aliases.ts) ---------------------------------------------------
 
+  /** @internal Grows on every change of an alias or a published event (and when a session stops). */
+  get namesVersion(): number {
+    return this.names.version;
+  }
+
   /** @internal */
   aliasSet(session: Session, alias: string): void {
     this.names.set(session, alias);

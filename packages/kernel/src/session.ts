@@ -105,6 +105,11 @@ export class Session<H = any> {
     return this.publishedSet ? [...this.publishedSet] : [];
   }
 
+  /** Whether the session publishes `event` (as `published.includes(event)`, without a copy). */
+  publishes(event: string): boolean {
+    return this.publishedSet?.has(event) === true;
+  }
+
   get parent(): Session | null {
     return this.parentSession;
   }

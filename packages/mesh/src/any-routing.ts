@@ -80,7 +80,7 @@ export class AnyRouting {
     // local-first: a session here that publishes the event takes it, without a hop.
     if (this.options.balance === 'local-first' && !exclude) {
       const local = kernel.lookup(spec.session);
-      if (local && !local.isProxy && local.published.includes(event)) {
+      if (local && !local.isProxy && local.publishes(event)) {
         if (options) return kernel.callFrom(sender, local, event, args, options);
         kernel.postFrom(sender, local, event, args);
         return undefined;

@@ -53,6 +53,11 @@ export class Inbound {
   private readonly delivery: Delivery;
   /** Calls a peer has in flight here, by peer kernel id. */
   private readonly inflight = new Map<string, number>();
+  /** The last target admitted for a published event, and the names it was found by (admit()). */
+  private lastAdmitted: Session | undefined;
+  private lastTo = '';
+  private lastEvent = '';
+  private lastNames = -1;
   /** When each peer was last logged for overloading (ms), so a flood logs once a while, not per call. */
   private readonly overloadLogged = new Map<string, number>();
   /** Calls relayed through this kernel, per next-hop peer id: `${origin}:${callId}` -> origin. */
@@ -109,11 +114,24 @@ export class Inbound {
 
   /** The local session a remote event is for, if the origin kernel may reach that event. */
   private admit(origin: string, to: string, event: string): Session | IkcError {
+    // A stream of frames to one published event: compare strings rather than hash each
+    // frame's freshly decoded names again, while no name or published event has changed.
+    const last = this.lastAdmitted;
+    if (last !== undefined && to === this.lastTo && event === this.lastEvent) {
+      if (this.lastNames === this.kernel.namesVersion && last.alive) return last;
+    }
     const target = this.kernel.lookup(to);
     if (!target || target.isProxy || target === this.kernel.root) {
       return new IkcError('IKC_ERR_NO_SESSION', `no session "${to}" on kernel ${this.kernel.name}`);
     }
-    if (target.published.includes(event) || this.grants.allows(origin, target.id)) return target;
+    if (target.publishes(event)) {
+      this.lastAdmitted = target;
+      this.lastTo = to;
+      this.lastEvent = event;
+      this.lastNames = this.kernel.namesVersion;
+      return target;
+    }
+    if (this.grants.allows(origin, target.id)) return target;
     return new IkcError(
       'IKC_ERR_NOT_PUBLISHED',
       `event "${event}" of session ${target.aliases[0] ?? target.id} on kernel ${this.kernel.name} is not published`,

@@ -285,6 +285,32 @@ describe('mesh over the in-memory transport', () => {
     await assert.rejects(b.kernel.call('poe://a/late/x'), { code: 'IKC_ERR_NO_SESSION' });
   });
 
+  it('admits each frame by the names as they are now: a moved alias, a retracted event, a stopped session', async () => {
+    const a = node('a');
+    const b = node('b');
+    await link(a, b);
+    const one = b.kernel.spawn({ alias: 'svc', publish: ['who'], events: { who: () => 'one' } });
+    const two = b.kernel.spawn({ alias: 'two', publish: ['who'], events: { who: () => 'two' } });
+    await tick(10);
+    assert.equal(await a.kernel.call('poe://b/svc/who'), 'one');
+    assert.equal(await a.kernel.call('poe://b/svc/who'), 'one');
+    // The alias moves to another session (one is held, or it would stop without a name):
+    // the next frame to it goes there.
+    b.kernel.hold(one);
+    b.kernel.aliasRemove(one, 'svc');
+    b.kernel.aliasSet(two, 'svc');
+    assert.equal(await a.kernel.call('poe://b/svc/who'), 'two');
+    assert.equal(await a.kernel.call(`poe://b/${one.id}/who`), 'one');
+    // The event is retracted: refused from the next frame on.
+    assert.equal(await a.kernel.call(`poe://b/${two.id}/who`), 'two');
+    b.kernel.retract(two, ['who']);
+    await assert.rejects(a.kernel.call(`poe://b/${two.id}/who`), { code: 'IKC_ERR_NOT_PUBLISHED' });
+    // The session stops: gone from the next frame on.
+    assert.equal(await a.kernel.call(`poe://b/${one.id}/who`), 'one');
+    b.kernel.stopSession(one);
+    await assert.rejects(a.kernel.call(`poe://b/${one.id}/who`), { code: 'IKC_ERR_NO_SESSION' });
+  });
+
   it('fails pending calls as unreachable the moment their link drops', async () => {
     const a = node('a');
     const b = node('b');
