@@ -4,12 +4,6 @@ import type { Link } from './link.js';
 /** A sequenced frame: POST, CALL, REPLY, ERROR. */
 export type SequencedFrame = PostFrame | CallFrame | ReplyFrame | ErrorFrame;
 
-interface Outgoing {
-  seq: number;
-  frame: SequencedFrame;
-  bytes: number;
-}
-
 export interface ChannelLimits {
   /** send() past this many unacknowledged bytes makes ready() wait (bytes). */
   sendBufferBytes: number;
@@ -29,8 +23,10 @@ export class Channel {
   link: Link | undefined;
   /** Last seq sent (assigned). */
   private outSeq = 0;
-  /** Unacknowledged outgoing frames, oldest first (array with a moving head). */
-  private unacked: Outgoing[] = [];
+  /** Unacknowledged outgoing frames, oldest first, and their sizes in bytes: two arrays with
+   * one moving head (not an object per frame: a stream of posts keeps thousands here). */
+  private unacked: (SequencedFrame | undefined)[] = [];
+  private sizes: number[] = [];
   private head = 0;
   private bytes = 0;
   /** Highest seq received with no gap. */
@@ -72,20 +68,22 @@ export class Channel {
     frame.seq = seq;
     // Sent now, the link's batcher measures it; while down, it is measured for the budget.
     const bytes = this.link?.isUp ? this.link.send(frame) : measure(frame);
-    this.unacked.push({ seq, frame, bytes });
+    this.unacked.push(frame);
+    this.sizes.push(bytes);
     this.bytes += bytes;
   }
 
   /** The peer has everything up to `seq`. */
   acknowledge(seq: number): void {
     const list = this.unacked;
-    while (this.head < list.length && (list[this.head] as Outgoing).seq <= seq) {
-      this.bytes -= (list[this.head] as Outgoing).bytes;
-      list[this.head] = undefined as unknown as Outgoing;
+    while (this.head < list.length && (list[this.head] as SequencedFrame).seq <= seq) {
+      this.bytes -= this.sizes[this.head] as number;
+      list[this.head] = undefined;
       this.head++;
     }
     if (this.head > 1024 && this.head * 2 > list.length) {
       this.unacked = list.slice(this.head);
+      this.sizes = this.sizes.slice(this.head);
       this.head = 0;
     }
     if (this.writable && this.readyWaiters.length) {
@@ -106,17 +104,19 @@ export class Channel {
     const refused: { frame: SequencedFrame; error: unknown }[] = [];
     let kept = this.head;
     for (let i = this.head; i < this.unacked.length; i++) {
-      const out = this.unacked[i] as Outgoing;
+      const frame = this.unacked[i] as SequencedFrame;
       try {
-        link.send(out.frame);
+        link.send(frame);
         resent++;
-        this.unacked[kept++] = out;
+        this.unacked[kept] = frame;
+        this.sizes[kept++] = this.sizes[i] as number;
       } catch (error) {
-        refused.push({ frame: out.frame, error });
-        this.bytes -= out.bytes;
+        refused.push({ frame, error });
+        this.bytes -= this.sizes[i] as number;
       }
     }
     this.unacked.length = kept;
+    this.sizes.length = kept;
     return { resent, refused };
   }
 
@@ -148,8 +148,9 @@ export class Channel {
   fail(): SequencedFrame[] {
     this.failed = true;
     clearTimeout(this.resumeTimer);
-    const lost = this.unacked.slice(this.head).map((o) => o.frame);
+    const lost = this.unacked.slice(this.head) as SequencedFrame[];
     this.unacked = [];
+    this.sizes = [];
     this.head = 0;
     this.bytes = 0;
     for (const wake of this.readyWaiters.splice(0)) wake();
