@@ -18,16 +18,21 @@ export interface ChannelLimits {
  * not acknowledged; incoming ones are counted, and a frame seen before is dropped. Together:
  * exactly once, in order, across drops within the resume window.
  */
+/** The first capacity of a channel's rings of unacknowledged frames (a power of two). */
+const RING_START = 64;
+
 export class Channel {
   /** The link carrying it now, if any. */
   link: Link | undefined;
   /** Last seq sent (assigned). */
   private outSeq = 0;
-  /** Unacknowledged outgoing frames, oldest first, and their sizes in bytes: two arrays with
-   * one moving head (not an object per frame: a stream of posts keeps thousands here). */
-  private unacked: (SequencedFrame | undefined)[] = [];
-  private sizes: number[] = [];
+  /** Unacknowledged outgoing frames, oldest first, and their sizes in bytes: two rings of the
+   * same power-of-two capacity, from `head`, `count` long. A stream of posts keeps thousands
+   * here; a ring that only grows allocates nothing per frame (no object, no array growth). */
+  private unacked: (SequencedFrame | undefined)[] = new Array(RING_START).fill(undefined);
+  private sizes = new Float64Array(RING_START);
   private head = 0;
+  private count = 0;
   private bytes = 0;
   /** Highest seq received with no gap. */
   inSeq = 0;
@@ -51,7 +56,7 @@ export class Channel {
   }
 
   get bufferedFrames(): number {
-    return this.unacked.length - this.head;
+    return this.count;
   }
 
   get writable(): boolean {
@@ -68,23 +73,45 @@ export class Channel {
     frame.seq = seq;
     // Sent now, the link's batcher measures it; while down, it is measured for the budget.
     const bytes = this.link?.isUp ? this.link.send(frame) : measure(frame);
-    this.unacked.push(frame);
-    this.sizes.push(bytes);
+    if (this.count === this.sizes.length) this.grow();
+    const at = (this.head + this.count++) & (this.sizes.length - 1);
+    this.unacked[at] = frame;
+    this.sizes[at] = bytes;
     this.bytes += bytes;
+  }
+
+  /** Doubles the rings, oldest frame first at 0. */
+  private grow(): void {
+    const n = this.sizes.length;
+    const frames: (SequencedFrame | undefined)[] = new Array(n * 2).fill(undefined);
+    const sizes = new Float64Array(n * 2);
+    for (let i = 0; i < n; i++) {
+      const from = (this.head + i) & (n - 1);
+      frames[i] = this.unacked[from];
+      sizes[i] = this.sizes[from] as number;
+    }
+    this.unacked = frames;
+    this.sizes = sizes;
+    this.head = 0;
+  }
+
+  /** The frames not acknowledged yet, oldest first. */
+  private pending(): SequencedFrame[] {
+    const mask = this.sizes.length - 1;
+    const out: SequencedFrame[] = [];
+    for (let i = 0; i < this.count; i++) out.push(this.unacked[(this.head + i) & mask] as SequencedFrame);
+    return out;
   }
 
   /** The peer has everything up to `seq`. */
   acknowledge(seq: number): void {
     const list = this.unacked;
-    while (this.head < list.length && (list[this.head] as SequencedFrame).seq <= seq) {
+    const mask = this.sizes.length - 1;
+    while (this.count > 0 && (list[this.head] as SequencedFrame).seq <= seq) {
       this.bytes -= this.sizes[this.head] as number;
       list[this.head] = undefined;
-      this.head++;
-    }
-    if (this.head > 1024 && this.head * 2 > list.length) {
-      this.unacked = list.slice(this.head);
-      this.sizes = this.sizes.slice(this.head);
-      this.head = 0;
+      this.head = (this.head + 1) & mask;
+      this.count--;
     }
     if (this.writable && this.readyWaiters.length) {
       for (const wake of this.readyWaiters.splice(0)) wake();
@@ -102,21 +129,25 @@ export class Channel {
     this.resumeTimer = undefined;
     let resent = 0;
     const refused: { frame: SequencedFrame; error: unknown }[] = [];
-    let kept = this.head;
-    for (let i = this.head; i < this.unacked.length; i++) {
-      const frame = this.unacked[i] as SequencedFrame;
+    const mask = this.sizes.length - 1;
+    let kept = 0;
+    for (let i = 0; i < this.count; i++) {
+      const from = (this.head + i) & mask;
+      const frame = this.unacked[from] as SequencedFrame;
+      const size = this.sizes[from] as number;
       try {
         link.send(frame);
         resent++;
-        this.unacked[kept] = frame;
-        this.sizes[kept++] = this.sizes[i] as number;
+        const to = (this.head + kept++) & mask;
+        this.unacked[to] = frame;
+        this.sizes[to] = size;
       } catch (error) {
         refused.push({ frame, error });
-        this.bytes -= this.sizes[i] as number;
+        this.bytes -= size;
       }
     }
-    this.unacked.length = kept;
-    this.sizes.length = kept;
+    for (let i = kept; i < this.count; i++) this.unacked[(this.head + i) & mask] = undefined;
+    this.count = kept;
     return { resent, refused };
   }
 
@@ -148,10 +179,11 @@ export class Channel {
   fail(): SequencedFrame[] {
     this.failed = true;
     clearTimeout(this.resumeTimer);
-    const lost = this.unacked.slice(this.head) as SequencedFrame[];
-    this.unacked = [];
-    this.sizes = [];
+    const lost = this.pending();
+    this.unacked = new Array(RING_START).fill(undefined);
+    this.sizes = new Float64Array(RING_START);
     this.head = 0;
+    this.count = 0;
     this.bytes = 0;
     for (const wake of this.readyWaiters.splice(0)) wake();
     return lost;
