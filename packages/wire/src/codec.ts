@@ -11,6 +11,7 @@
  * so a frame a peer would refuse fails here, with IKC_ERR_ENCODE, and the link survives.
  */
 import { type ErrorCode, WireError } from './errors.js';
+import { readFlat } from './flat.js';
 import { type Frame, FrameType, frameSchema } from './frames.js';
 import { type Limits, resolveLimits } from './limits.js';
 import { packr, unpackr, unpackrViews } from './msgpack.js';
@@ -180,6 +181,11 @@ export class Codec {
       );
     }
     if (message.length === 0) throw new WireError('IKC_ERR_FRAME_TRUNCATED', 'the message is empty');
+    // A message of flat frames short enough to break no count limit is read in one pass.
+    if (message.length <= this.flatBytes) {
+      const frames = readFlat(message, this.limits.maxFramesPerBatch);
+      if (frames !== undefined) return frames;
+    }
     const count = scanMessage(message, this.limits);
     let values: unknown[];
     const previousHooks = swapValueHooks(this.#hooks);

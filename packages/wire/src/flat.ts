@@ -37,9 +37,7 @@ export function writeFlat(frame: Frame, buffer: Buffer, at: number, room: number
         end - pos >= 2 &&
         head(0x98, FrameType.Post) &&
         uint(frame.seq) &&
-        str(frame.from) &&
-        str(frame.to) &&
-        str(frame.event) &&
+        names(frame.from, frame.to, frame.event) &&
         list(frame.args) &&
         route(frame.dest) &&
         route(frame.origin);
@@ -50,9 +48,7 @@ export function writeFlat(frame: Frame, buffer: Buffer, at: number, room: number
         head(0x9a, FrameType.Call) &&
         uint(frame.seq) &&
         uint(frame.callId) &&
-        str(frame.from) &&
-        str(frame.to) &&
-        str(frame.event) &&
+        names(frame.from, frame.to, frame.event) &&
         list(frame.args) &&
         uint(frame.timeoutMs === undefined ? 0 : frame.timeoutMs) &&
         route(frame.dest) &&
@@ -82,6 +78,32 @@ function head(array: number, type: number): boolean {
 
 function uint(v: unknown): boolean {
   return isUint(v) && num(v);
+}
+
+// The last names written (sender, target, event) and their bytes: a stream of posts or calls
+// repeats them, and copying ~30 bytes costs less than checking and writing three strings.
+let lastFrom: unknown;
+let lastTo: unknown;
+let lastEvent: unknown;
+let lastNames = new Uint8Array(0);
+
+/** A frame's from, to and event, side by side as they are on the wire. */
+function names(from: unknown, to: unknown, event: unknown): boolean {
+  if (lastNames.length > 0 && from === lastFrom && to === lastTo && event === lastEvent) {
+    const bytes = lastNames;
+    const n = bytes.length;
+    if (pos + n > end) return false;
+    for (let i = 0; i < n; i++) out[pos + i] = bytes[i] as number;
+    pos += n;
+    return true;
+  }
+  const start = pos;
+  if (!(str(from) && str(to) && str(event))) return false;
+  lastNames = Uint8Array.prototype.slice.call(out, start, pos); // a copy: `out` is reused
+  lastFrom = from;
+  lastTo = to;
+  lastEvent = event;
+  return true;
 }
 
 /** A routing field: undefined is '' (the schema's default). */
@@ -201,4 +223,279 @@ function str(s: unknown): boolean {
   }
   pos = at + n;
   return true;
+}
+
+// ---- reading ---------------------------------------------------------------------------------
+
+// The reader's cursor, like the writer's: synchronous, not re-entrant.
+let inp: Uint8Array = new Uint8Array(0);
+let at = 0;
+let stop = 0;
+/** What a value read here is when it could not be read: the message goes the general way. */
+const NOT_FLAT: unique symbol = Symbol('not flat');
+
+// The last names read and the bytes they came from: a stream of frames from one sender to
+// one event repeats them, and the same string objects also make the receiver's name checks
+// pointer comparisons.
+let seenBytes = new Uint8Array(0);
+let seenFrom = '';
+let seenTo = '';
+let seenEvent = '';
+
+/**
+ * The frames of a message made only of flat POST, CALL, REPLY and ACK frames, exactly as
+ * Codec.decode would return them; or undefined when anything in it is not that (a frame of
+ * another type or another length, a non-ASCII string, a float 32, a 64-bit integer, an
+ * object, a truncated value), and the message then goes through the scan and msgpackr.
+ *
+ * The caller must already have checked that the message cannot break a count limit
+ * (Codec.flatBytes: every value takes a byte, so a message that short holds no string,
+ * collection or value count over a limit), and passes `maxFrames`.
+ */
+export function readFlat(message: Uint8Array, maxFrames: number): Frame[] | undefined {
+  inp = message;
+  at = 0;
+  stop = message.length;
+  const frames: Frame[] = [];
+  try {
+    while (at < stop) {
+      if (frames.length === maxFrames) return undefined;
+      const frame = readFrame();
+      if (frame === undefined) return undefined;
+      frames.push(frame);
+    }
+    return frames;
+  } finally {
+    inp = EMPTY_IN; // do not keep the peer's message alive
+  }
+}
+
+const EMPTY_IN = new Uint8Array(0);
+
+function readFrame(): Frame | undefined {
+  if (stop - at < 2) return undefined;
+  const head = inp[at] as number;
+  const type = inp[at + 1] as number;
+  at += 2;
+  if (head === 0x98 && type === FrameType.Post) {
+    const seq = readUint();
+    if (seq < 0 || !readNames()) return undefined;
+    const from = seenFrom;
+    const to = seenTo;
+    const event = seenEvent;
+    const args = readList();
+    if (args === undefined) return undefined;
+    const dest = readStr();
+    if (dest === undefined) return undefined;
+    const origin = readStr();
+    if (origin === undefined) return undefined;
+    return { type: FrameType.Post, seq, from, to, event, args, dest, origin };
+  }
+  if (head === 0x9a && type === FrameType.Call) {
+    const seq = readUint();
+    const callId = readUint();
+    if (seq < 0 || callId < 0 || !readNames()) return undefined;
+    const from = seenFrom;
+    const to = seenTo;
+    const event = seenEvent;
+    const args = readList();
+    if (args === undefined) return undefined;
+    const timeoutMs = readUint();
+    if (timeoutMs < 0) return undefined;
+    const dest = readStr();
+    if (dest === undefined) return undefined;
+    const origin = readStr();
+    if (origin === undefined) return undefined;
+    return { type: FrameType.Call, seq, callId, from, to, event, args, timeoutMs, dest, origin };
+  }
+  if (head === 0x96 && type === FrameType.Reply) {
+    const seq = readUint();
+    const callId = readUint();
+    if (seq < 0 || callId < 0) return undefined;
+    const value = readValue();
+    if (value === NOT_FLAT) return undefined;
+    const dest = readStr();
+    if (dest === undefined) return undefined;
+    const origin = readStr();
+    if (origin === undefined) return undefined;
+    return { type: FrameType.Reply, seq, callId, value, dest, origin };
+  }
+  if (head === 0x92 && type === FrameType.Ack) {
+    const seq = readUint();
+    return seq < 0 ? undefined : { type: FrameType.Ack, seq };
+  }
+  return undefined;
+}
+
+/** An unsigned integer up to 32 bits, or -1. */
+function readUint(): number {
+  if (at >= stop) return -1;
+  const t = inp[at] as number;
+  if (t < 0x80) {
+    at++;
+    return t;
+  }
+  if (t === 0xcc && stop - at >= 2) {
+    at += 2;
+    return inp[at - 1] as number;
+  }
+  if (t === 0xcd && stop - at >= 3) {
+    at += 3;
+    return ((inp[at - 2] as number) << 8) | (inp[at - 1] as number);
+  }
+  if (t === 0xce && stop - at >= 5) {
+    at += 5;
+    return (
+      (inp[at - 4] as number) * 0x1000000 +
+      (((inp[at - 3] as number) << 16) | ((inp[at - 2] as number) << 8) | (inp[at - 1] as number))
+    );
+  }
+  return -1;
+}
+
+/** The length of an ASCII string whose header is at `at`, moving past the header; or -1. */
+function strLength(): number {
+  if (at >= stop) return -1;
+  const t = inp[at] as number;
+  let n: number;
+  if (t >= 0xa0 && t <= 0xbf) {
+    n = t & 0x1f;
+    at++;
+  } else if (t === 0xd9 && stop - at >= 2) {
+    n = inp[at + 1] as number;
+    at += 2;
+  } else if (t === 0xda && stop - at >= 3) {
+    n = ((inp[at + 1] as number) << 8) | (inp[at + 2] as number);
+    at += 3;
+  } else return -1;
+  if (n > stop - at) return -1;
+  for (let i = at; i < at + n; i++) if ((inp[i] as number) >= 0x80) return -1;
+  return n;
+}
+
+function readStr(): string | undefined {
+  const n = strLength();
+  if (n < 0) return undefined;
+  const s = n === 0 ? '' : latin1(at, at + n);
+  at += n;
+  return s;
+}
+
+const readDoubleBE = Buffer.prototype.readDoubleBE as (this: Uint8Array, offset: number) => number;
+const latin1Slice = Buffer.prototype.latin1Slice as (this: Uint8Array, start: number, end: number) => string;
+
+function latin1(from: number, to: number): string {
+  return latin1Slice.call(inp, from, to);
+}
+
+/** from, to and event into seenFrom, seenTo and seenEvent: the last ones when the bytes match. */
+function readNames(): boolean {
+  const start = at;
+  const seen = seenBytes;
+  const n = seen.length;
+  if (n > 0 && n <= stop - start) {
+    // The same bytes, headers included, are the same three strings.
+    let i = 0;
+    while (i < n && inp[start + i] === seen[i]) i++;
+    if (i === n) {
+      at = start + n;
+      return true;
+    }
+  }
+  const from = readStr();
+  if (from === undefined) return false;
+  const to = readStr();
+  if (to === undefined) return false;
+  const event = readStr();
+  if (event === undefined) return false;
+  seenBytes = Uint8Array.prototype.slice.call(inp, start, at); // a copy, not a view
+  seenFrom = from;
+  seenTo = to;
+  seenEvent = event;
+  return true;
+}
+
+function readList(): unknown[] | undefined {
+  if (at >= stop) return undefined;
+  const t = inp[at] as number;
+  let n: number;
+  if (t >= 0x90 && t <= 0x9f) {
+    n = t & 0x0f;
+    at++;
+  } else if (t === 0xdc && stop - at >= 3) {
+    n = ((inp[at + 1] as number) << 8) | (inp[at + 2] as number);
+    at += 3;
+  } else return undefined;
+  if (n > stop - at) return undefined;
+  const list: unknown[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = readValue();
+    if (v === NOT_FLAT) return undefined;
+    list[i] = v;
+  }
+  return list;
+}
+
+/** A number, ASCII string, boolean, null or undefined as msgpackr reads it; else NOT_FLAT. */
+function readValue(): unknown {
+  if (at >= stop) return NOT_FLAT;
+  const t = inp[at] as number;
+  if (t < 0x80) {
+    at++;
+    return t;
+  }
+  if (t >= 0xe0) {
+    at++;
+    return t - 0x100;
+  }
+  if ((t >= 0xa0 && t <= 0xbf) || t === 0xd9 || t === 0xda) {
+    const s = readStr();
+    return s === undefined ? NOT_FLAT : s;
+  }
+  const left = stop - at;
+  switch (t) {
+    case 0xc0:
+      at++;
+      return null;
+    case 0xc2:
+      at++;
+      return false;
+    case 0xc3:
+      at++;
+      return true;
+    case 0xcc:
+    case 0xcd:
+    case 0xce: {
+      const v = readUint();
+      return v < 0 ? NOT_FLAT : v;
+    }
+    case 0xd0:
+      if (left < 2) return NOT_FLAT;
+      at += 2;
+      return ((inp[at - 1] as number) << 24) >> 24;
+    case 0xd1:
+      if (left < 3) return NOT_FLAT;
+      at += 3;
+      return ((((inp[at - 2] as number) << 8) | (inp[at - 1] as number)) << 16) >> 16;
+    case 0xd2:
+      if (left < 5) return NOT_FLAT;
+      at += 5;
+      return (
+        ((inp[at - 4] as number) << 24) |
+        ((inp[at - 3] as number) << 16) |
+        ((inp[at - 2] as number) << 8) |
+        (inp[at - 1] as number)
+      );
+    case 0xcb:
+      if (left < 9) return NOT_FLAT;
+      at += 9;
+      return readDoubleBE.call(inp, at - 8);
+    case 0xd4:
+      // msgpackr's undefined: fixext 1 of type 0 and a zero byte.
+      if (left < 3 || inp[at + 1] !== 0 || inp[at + 2] !== 0) return NOT_FLAT;
+      at += 3;
+      return undefined;
+    default:
+      return NOT_FLAT;
+  }
 }

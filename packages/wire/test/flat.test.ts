@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { FrameBatcher } from '../src/batch.js';
+import { encodeBatch, FrameBatcher } from '../src/batch.js';
 import { Codec, encodeFrame } from '../src/codec.js';
-import { FLAT_MAX_BYTES, writeFlat } from '../src/flat.js';
+import { FLAT_MAX_BYTES, readFlat, writeFlat } from '../src/flat.js';
 import { type Frame, FrameType } from '../src/frames.js';
+import { DEFAULT_LIMITS } from '../src/limits.js';
+import { packr, unpackr } from '../src/msgpack.js';
+import { frameFromWire } from '../src/positional.js';
+import { scanMessage } from '../src/scan.js';
 
 /** Every kind of value the flat writer takes, at the edges of each msgpack form. */
 const VALUES: unknown[] = [
@@ -134,5 +138,141 @@ describe('flat frames', () => {
     batcher.flush();
     const seqs = sent.map((m) => codec.decode(m).map((f) => (f as { seq: number }).seq));
     assert.deepEqual(seqs, [[1, 2], [3]]);
+  });
+});
+
+/** What Codec.decode gave before flat reading: the scan, msgpackr, then the positional checks. */
+const reference = {
+  decode(bytes: Uint8Array): Frame[] {
+    const count = scanMessage(bytes, DEFAULT_LIMITS);
+    const values = unpackr.unpackMultiple(bytes) as unknown[];
+    assert.equal(values.length, count);
+    return values.map((v, i) => frameFromWire(v, i + 1));
+  },
+};
+
+const post = (args: unknown[], names: [string, string, string] = ['k.1', 'sink', 'hit'], seq = 1): Frame => ({
+  type: FrameType.Post,
+  seq,
+  from: names[0],
+  to: names[1],
+  event: names[2],
+  args,
+  dest: '',
+  origin: '',
+});
+
+describe('reading flat frames', () => {
+  it('gives what the scan and msgpackr give, frame by frame and as one batch', () => {
+    const codec = new Codec();
+    const all = [
+      ...frames(),
+      { type: FrameType.Ack, seq: 0 },
+      { type: FrameType.Ack, seq: 2 ** 32 - 1 },
+    ] as Frame[];
+    for (const frame of all) {
+      const bytes = encodeFrame(frame);
+      const read = readFlat(bytes, 1024);
+      const label = JSON.stringify(frame).slice(0, 80);
+      // A seq past 32 bits is written as a float: left to msgpackr.
+      if ((frame as { seq: number }).seq < 2 ** 32) assert.ok(read, `read flat: ${label}`);
+      if (read) assert.deepEqual(read, reference.decode(bytes), label);
+      assert.deepEqual(codec.decode(bytes), reference.decode(bytes), label);
+    }
+    const batch = encodeBatch(all.filter((f) => (f as { seq: number }).seq < 2 ** 32));
+    const read = readFlat(batch, 1024);
+    assert.ok(read);
+    assert.deepEqual(read, reference.decode(batch));
+  });
+
+  it('writes and reads each frame its own names, repeated or not, whatever the boundaries', () => {
+    const names: [string, string, string][] = [
+      ['a', 'b', 'e'],
+      ['a', 'b', 'e'],
+      ['ab', 'c', 'e'],
+      ['a', 'bc', 'e'],
+      ['a', 'bc', 'e'],
+      ['', '', ''],
+      ['a', 'b', 'e'],
+      ['x'.repeat(40), 'b', 'e'],
+      ['x'.repeat(40), 'b', 'f'],
+    ];
+    const list = names.map((n, i) => post([i], n, i + 1));
+    // Written one by one, each frame has its own names too (the writer keeps the last ones).
+    for (const frame of list) assert.deepEqual(flat(frame), encodeFrame(frame), JSON.stringify(frame));
+    const batch = encodeBatch(list);
+    const read = readFlat(batch, 1024) as Frame[];
+    assert.deepEqual(read, list);
+    // Across messages too: the first frame of the next message repeats the last names.
+    assert.deepEqual(readFlat(encodeFrame(list[8] as Frame), 1024), [list[8]]);
+    assert.deepEqual(readFlat(encodeFrame(list[0] as Frame), 1024), [list[0]]);
+  });
+
+  it('leaves anything else to the scan and msgpackr, which read it as before', () => {
+    const codec = new Codec();
+    const cases: [string, Uint8Array][] = [
+      ['an object argument', encodeFrame(post([{ a: 1 }]))],
+      ['an array argument', encodeFrame(post([[1]]))],
+      ['a binary argument', encodeFrame(post([new Uint8Array(3)]))],
+      ['a non-ASCII argument', encodeFrame(post(['é']))],
+      ['a non-ASCII name', encodeFrame(post([1], ['a', 'b', 'é']))],
+      ['a 64-bit integer', encodeFrame(post([2n ** 63n]))],
+      [
+        'a float 32',
+        Buffer.from([
+          0x98, 32, 1, 0xa1, 0x61, 0xa1, 0x62, 0xa1, 0x65, 0x91, 0xca, 0x3f, 0xc0, 0, 0, 0xa0, 0xa0,
+        ]),
+      ],
+      ['a trailing field from a newer peer', packr.pack([32, 1, 'a', 'b', 'e', [1], '', '', 'new'])],
+      ['a frame without its routing fields', packr.pack([32, 1, 'a', 'b', 'e', [1]])],
+      ['another frame type', encodeFrame({ type: FrameType.Ping, sentAt: 7 })],
+      ['a flat frame, then one that is not', encodeBatch([post([1]), post([{}])])],
+    ];
+    for (const [label, bytes] of cases) {
+      assert.equal(readFlat(bytes, 1024), undefined, label);
+      assert.deepEqual(codec.decode(bytes), reference.decode(bytes), label);
+    }
+    const whole = encodeFrame(post(['abc']));
+    for (let n = 1; n < whole.length; n++) {
+      assert.equal(readFlat(whole.subarray(0, n), 1024), undefined, `cut at ${n}`);
+      assert.throws(
+        () => codec.decode(whole.subarray(0, n)),
+        { code: 'IKC_ERR_FRAME_TRUNCATED' },
+        `cut at ${n}`,
+      );
+    }
+  });
+
+  it('never lets a message past a limit: one that could break one goes to the scan', () => {
+    const refused: [string, object, Uint8Array, string][] = [
+      [
+        'maxCollectionEntries',
+        { maxCollectionEntries: 3 },
+        encodeFrame(post([1, 2, 3, 4])),
+        'IKC_ERR_FRAME_TOO_LARGE',
+      ],
+      [
+        'maxStringBytes',
+        { maxStringBytes: 8 },
+        encodeFrame(post(['x'.repeat(9)])),
+        'IKC_ERR_FRAME_TOO_LARGE',
+      ],
+      [
+        'maxValuesPerMessage',
+        { maxValuesPerMessage: 12 },
+        encodeFrame(post([1, 2, 3, 4, 5])),
+        'IKC_ERR_FRAME_TOO_LARGE',
+      ],
+      [
+        'maxFramesPerBatch',
+        { maxFramesPerBatch: 2 },
+        encodeBatch([1, 2, 3].map((seq) => ({ type: FrameType.Ack, seq }))),
+        'IKC_ERR_BATCH_TOO_LONG',
+      ],
+    ];
+    for (const [limit, limits, bytes, code] of refused) {
+      assert.ok(readFlat(bytes, 1024), `${limit}: flat, so only the guard stops it`);
+      assert.throws(() => new Codec({ limits }).decode(bytes), { code }, limit);
+    }
   });
 });
