@@ -11,7 +11,8 @@
  *   the first post until a call `until(N)` returns (the sink answers it once N have arrived).
  * - pipelined calls: `echo(i)` with WINDOW calls in flight, each reply starting the next.
  * - latency: one `echo(i)` at a time, the contenders in turn by blocks of LATENCY_BLOCK
- *   calls; p50 and p99 of each contender's per-call times in each run.
+ *   calls; p50 and p99 of each contender's per-call times in each run. Each run has its own
+ *   receivers and clients, and the contenders' order rotates from run to run.
  * - large arguments: `big(Buffer of 1 MiB / 64 MiB)` one call at a time, each run in a fresh
  *   receiver and a fresh sender process (remote/big-sender.js), so that the peak RSS
  *   (getrusage maxrss) of each is the measure's own. ikc carries a message over 1 MiB in
@@ -27,7 +28,8 @@
  * Environment: IKC_BENCH_REMOTE=post,calls,latency,big picks parts; IKC_BENCH_REMOTE_SECONDS
  * sets RUN_SECONDS; IKC_BENCH_CHILD_FLAGS passes node flags to the child processes (e.g.
  * `--cpu-prof --cpu-prof-dir=/tmp/prof`); IKC_BENCH_PIN=one|split pins the processes to
- * CPUs (remote/child.ts).
+ * CPUs (remote/child.ts); IKC_BENCH_RAW_SPIN_US adds busy work to raw ws's echo (an
+ * experiment on placement, remote/receiver.ts).
  */
 import { readFileSync } from 'node:fs';
 import { setImmediate as turn } from 'node:timers/promises';
@@ -382,23 +384,39 @@ async function benchCalls(s: Systems): Promise<void> {
 
 // ---- latency ---------------------------------------------------------------------------------
 
-async function benchLatency(s: Systems): Promise<void> {
-  const contenders: [string, Client, System][] = [
-    [WS_SINGLE, s.wsSingle, 'ws'],
-    [MOLECULER, s.moleculer, 'moleculer'],
-    [IKC_SPEC, s.ikcSpec, 'ikc'],
-    [IKC_PROXY, s.ikcProxy, 'ikc'],
-  ];
-  const clients = contenders.map(([, client]) => client);
-  const pids = contenders.map(([, , system]) => s.receivers[system].process.pid as number);
-  const outcomes: Outcome[] = contenders.map(([name]) => ({ name, n: LATENCY_CALLS, runs: [] }));
+/**
+ * Each latency run starts its own receivers and clients, and takes the contenders in a
+ * rotated order. On a 2-vCPU VM whether a sender and its receiver share a CPU decides most of
+ * a round trip (about 40 µs together against 100 µs apart), and the scheduler keeps a pair
+ * where it first put it: with the same processes for every run, one draw at start-up would
+ * decide every run's figure (docs/performance.md, Latency).
+ */
+async function benchLatency(): Promise<void> {
+  const names = [WS_SINGLE, MOLECULER, IKC_SPEC, IKC_PROXY];
+  const outcomes: Outcome[] = names.map((name) => ({ name, n: LATENCY_CALLS, runs: [] }));
   try {
-    await withTimeout(latencyRound(clients, LATENCY_CALLS / 4, pids), 'latency warm-up');
     for (let r = 0; r < RUNS; r++) {
-      gc();
-      await Promise.all(Object.values(s.receivers).map((rx) => rx.request('gc')));
-      const results = await withTimeout(latencyRound(clients, LATENCY_CALLS, pids), 'latency run');
-      for (let i = 0; i < results.length; i++) (outcomes[i] as Outcome).runs.push(results[i] as RunResult);
+      const s = await startSystems();
+      try {
+        const all: [string, Client, System][] = [
+          [WS_SINGLE, s.wsSingle, 'ws'],
+          [MOLECULER, s.moleculer, 'moleculer'],
+          [IKC_SPEC, s.ikcSpec, 'ikc'],
+          [IKC_PROXY, s.ikcProxy, 'ikc'],
+        ];
+        const contenders = [...all.slice(r % all.length), ...all.slice(0, r % all.length)];
+        const clients = contenders.map(([, client]) => client);
+        const pids = contenders.map(([, , system]) => s.receivers[system].process.pid as number);
+        await withTimeout(latencyRound(clients, LATENCY_CALLS / 4, pids), 'latency warm-up');
+        gc();
+        await Promise.all(Object.values(s.receivers).map((rx) => rx.request('gc')));
+        const results = await withTimeout(latencyRound(clients, LATENCY_CALLS, pids), 'latency run');
+        for (let i = 0; i < results.length; i++) {
+          pick(outcomes, (contenders[i] as [string, Client, System])[0]).runs.push(results[i] as RunResult);
+        }
+      } finally {
+        await s.close();
+      }
     }
   } catch (err) {
     for (const o of outcomes) o.error = (err as Error).message;
@@ -573,16 +591,16 @@ if (pin)
   console.log(
     `(IKC_BENCH_PIN=${process.env.IKC_BENCH_PIN}: this process on CPU ${pin.self}, receivers on CPU ${pin.children})\n`,
   );
-if (PARTS.has('post') || PARTS.has('calls') || PARTS.has('latency')) {
+if (PARTS.has('post') || PARTS.has('calls')) {
   const s = await startSystems();
   try {
     if (PARTS.has('post')) await benchPost(s);
     if (PARTS.has('calls')) await benchCalls(s);
-    if (PARTS.has('latency')) await benchLatency(s);
   } finally {
     await s.close();
   }
 }
+if (PARTS.has('latency')) await benchLatency();
 if (PARTS.has('big')) await benchBig();
 console.log(`(remote benchmark: ${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
 process.exit(failed.size ? 1 : 0);

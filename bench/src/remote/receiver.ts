@@ -61,13 +61,28 @@ async function startIkc(): Promise<{ address: string; stop: () => Promise<void> 
   return { address: kernel.listenAddress as string, stop: () => kernel.stop() };
 }
 
+/**
+ * IKC_BENCH_RAW_SPIN_US: microseconds of busy CPU the raw baseline's `echo` adds before it
+ * answers (default 0). An experiment, not a measure: it shows how a few microseconds more
+ * work per call move a pair's placement on a 2-vCPU VM (docs/performance.md, Latency).
+ */
+const RAW_SPIN_NS = BigInt(Math.round(Number(process.env.IKC_BENCH_RAW_SPIN_US ?? 0) * 1000));
+
+function spin(): void {
+  const until = process.hrtime.bigint() + RAW_SPIN_NS;
+  while (process.hrtime.bigint() < until);
+}
+
 /** The raw baseline's dispatch: a session by name, then a handler by event name. */
 const rawSessions = new Map<string, Record<string, (...args: never[]) => unknown>>([
   [
     'sink',
     {
       hit: (i: number) => sink.hit(i),
-      echo: (x: unknown) => sink.echo(x),
+      echo: (x: unknown) => {
+        if (RAW_SPIN_NS > 0n) spin();
+        return sink.echo(x);
+      },
       big: (data: unknown) => sink.big(data),
       until: (n: number) => sink.until(n),
       reset: () => sink.reset(),
