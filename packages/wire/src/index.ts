@@ -32,7 +32,7 @@ export {
 export { Codec, type CodecOptions, decodeMessage, encodeFrame, getDefaultCodec } from './codec.js';
 export { ERROR_CODES, type ErrorCode, IkcError, type IkcErrorOptions, WireError } from './errors.js';
 export { type KernelRole, NONCE_MAX_BYTES, NONCE_MIN_BYTES } from './fields.js';
-export { FLAT_MAX_BYTES, writeFlat } from './flat.js';
+export { FLAT_MAX_BYTES, readFlat, writeFlat } from './flat.js';
 export {
   type AckFrame,
   type AuthFrame,
