@@ -61,6 +61,11 @@ class Fleet {
     return k;
   }
 
+  /** A kernel started by the test itself, stopped with the rest. */
+  adopt(k: MeshKernel): void {
+    this.kernels.push(k);
+  }
+
   async end(): Promise<void> {
     await Promise.all(this.kernels.map((k) => k.stop().catch(() => {})));
     await Promise.all(this.procs.map((p) => p.stop('SIGKILL')));
@@ -365,6 +370,65 @@ describe('graceful shutdown of a kernel process (SIGTERM)', () => {
     assert.ok(inflight.at - termAt < 2_000, `it ended ${inflight.at - termAt} ms after SIGTERM`);
     await assert.rejects(tester.call('poe://quitter/stopper/hello'), { code: 'IKC_ERR_UNREACHABLE' });
     assert.equal(await tester.call('poe://watcher/calc/add', 2, 2), 4, 'the other peer is unaffected');
+  });
+});
+
+describe('a frozen kernel process (SIGSTOP): its socket stays open, gossip finds it dead', () => {
+  const fleet = new Fleet();
+  let frozen: KernelProc;
+  let tester: MeshKernel;
+  let downs: ReturnType<typeof record>;
+  let ups: ReturnType<typeof record>;
+
+  before(async () => {
+    frozen = await fleet.proc('frozen', { sessions: ['./calc.js'] });
+    // The tester's link would close after deadAfterMs of silence: keep it open well past
+    // gossip's verdict, so peers() must say what gossip knows, not what the socket says.
+    tester = await startKernel({
+      kernel: { name: 'tester', listen: '127.0.0.1:0', socket: false },
+      cloud: { ...cloud, seeds: [frozen.listen] },
+      mesh: { deadAfterMs: 60_000 },
+      logger: silentLogger,
+      processSignals: false,
+    });
+    fleet.adopt(tester);
+    await eventually(
+      () => tester.peers().some((p) => p.name === 'frozen' && p.state === 'up'),
+      5_000,
+      'link',
+    );
+    assert.equal(await tester.call('poe://frozen/calc/add', 1, 2), 3);
+    downs = record(tester, 'kernel.down');
+    ups = record(tester, 'kernel.up');
+  });
+
+  after(async () => {
+    frozen.child.kill('SIGCONT');
+    await fleet.end();
+  });
+
+  it("shows it 'down' in peers() once gossip holds it dead, while its link is still open", async () => {
+    frozen.child.kill('SIGSTOP');
+    await eventually(() => !!downs.find('kernel.down', 'frozen'), 15_000, 'tester to see kernel.down frozen');
+    const view = tester.peers().find((p) => p.name === 'frozen');
+    assert.ok(view, `frozen is still listed while its channel waits: ${JSON.stringify(tester.peers())}`);
+    assert.equal(view.id, frozen.id);
+    assert.equal(view.state, 'down');
+  });
+
+  it("shows it 'up' again once it thaws and refutes its death", async () => {
+    frozen.child.kill('SIGCONT');
+    await eventually(
+      () => tester.peers().some((p) => p.name === 'frozen' && p.state === 'up'),
+      15_000,
+      'frozen to be up again',
+    );
+    assert.equal(await tester.call('poe://frozen/calc/add', 2, 3), 5);
+    await eventually(
+      () => !!ups.find('kernel.up', 'frozen'),
+      5_000,
+      'monitors to see kernel.up frozen again',
+    );
   });
 });
 

@@ -59,8 +59,12 @@ export interface PeerView {
   role: string;
   /** The address of the direct link, or "via NAME" for a kernel reached through a host. */
   address: string;
-  /** 'up'; 'suspect' while gossip suspects it; 'resuming' while a dropped link may come back. */
-  state: 'up' | 'suspect' | 'resuming';
+  /**
+   * 'up'; 'suspect' while gossip suspects it; 'resuming' while a dropped link may come back;
+   * 'down' once gossip holds it dead, while its channel still waits (a frozen kernel's socket
+   * can stay open until deadAfterMs, a cut link until the resume window ends).
+   */
+  state: 'up' | 'suspect' | 'resuming' | 'down';
   /** Round-trip time of the link that leads to it (milliseconds), when measured. */
   rtt: number | undefined;
   sessions: number;
@@ -706,11 +710,7 @@ export class Mesh implements Router {
         id: channel.peerId,
         role: peer?.role ?? this.registry.get(channel.peerId)?.role ?? 'host',
         address: peer?.listen || link?.address || '-',
-        state: link?.isUp
-          ? this.cloud?.stateOf(channel.peerId) === 'suspect'
-            ? 'suspect'
-            : 'up'
-          : 'resuming',
+        state: this.peerState(channel.peerId, link?.isUp ?? false),
         rtt: link?.rtt,
         sessions: this.registry.get(channel.peerId)?.sessions.size ?? 0,
       });
@@ -722,12 +722,19 @@ export class Mesh implements Router {
         id: entry.id,
         role: entry.role,
         address: entry.via ? `via ${entry.via.peer?.name}` : (this.cloud?.addressOf(entry.id) ?? '-'),
-        state: this.cloud?.stateOf(entry.id) === 'suspect' ? 'suspect' : 'up',
+        state: this.peerState(entry.id, true),
         rtt: entry.via?.rtt,
         sessions: entry.sessions.size,
       });
     }
     return out;
+  }
+
+  /** What peers() shows of kernel `id`: gossip's verdict first, then the link's. */
+  private peerState(id: string, linked: boolean): PeerView['state'] {
+    if (this.shunned(id)) return 'down';
+    if (!linked) return 'resuming';
+    return this.cloud?.stateOf(id) === 'suspect' ? 'suspect' : 'up';
   }
 
   /** Remote published sessions, by kernel name (for listings). */

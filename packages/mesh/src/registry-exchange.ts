@@ -180,7 +180,9 @@ export class RegistryExchange {
     if (gossip === 'left' || gossip === 'dead') return; // late news of a kernel that is gone
     this.options.names.set(f.kernelId, f.kernelName);
     const applied = registry.apply(f, link ?? registry.get(f.kernelId)?.via);
-    if (!applied) return;
+    // Nothing new, but a kernel gossip had found dead (its entry kept while its channel
+    // waited) is alive again: monitors hear it is up, as they heard it was down.
+    if (!applied && (known.has(f.kernelId) || !registry.get(f.kernelId))) return;
     if (!known.has(f.kernelId)) {
       known.set(f.kernelId, f.kernelName);
       this.options.emit({
@@ -191,6 +193,7 @@ export class RegistryExchange {
         via: this.options.direct.has(f.kernelId) || !link ? undefined : link.peer?.name,
       });
     }
+    if (!applied) return;
     this.emitChanges(applied.entry, applied.changes);
     if (this.options.role !== 'host') return;
     if (link?.peer?.role === 'leaf') this.broadcast(f, link);
