@@ -48,7 +48,7 @@ export async function connect(options: GlobalOptions, verb: string): Promise<Con
   if (!where) {
     throw new CliError(
       EXIT.USAGE,
-      `ikc: kernel.socket is off in ${file ?? 'the defaults'}; give --kernel SOCKET|ws://HOST:PORT`,
+      `ikc: kernel.socket is off in ${file ?? 'the defaults'}; give --kernel SOCKET|ws://HOST:PORT|wss://HOST:PORT`,
     );
   }
   let leaf: MeshKernel;
@@ -57,6 +57,8 @@ export async function connect(options: GlobalOptions, verb: string): Promise<Con
       socket: where,
       name: `ikc-${verb}-${process.pid}`,
       cloud: { name: config.cloud.name, secret: config.cloud.secret },
+      // --kernel wss://HOST:PORT: the CLI proves itself with the kernel's own certificate.
+      ...(config.kernel.tls ? { tls: config.kernel.tls } : {}),
       mesh: { ...config.mesh, handshakeTimeoutMs: Math.min(config.mesh.handshakeTimeoutMs, timeoutMs) },
       log: { level: process.env.POE_LOG ?? 'silent' },
       processSignals: false,

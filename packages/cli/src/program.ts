@@ -22,7 +22,7 @@ function program(result: { code: number }, argv: string[]): Command {
     .option('--config <file>', 'configuration file (else $POE_CONF, ~/.poe.conf, /etc/poe.conf)')
     .option(
       '--kernel <url>',
-      "the host kernel to attach to: a UNIX socket path or ws://HOST:PORT (default: the config's kernel.socket)",
+      "the host kernel to attach to: a UNIX socket path, ws://HOST:PORT or wss://HOST:PORT (wss needs kernel.tls) (default: the config's kernel.socket)",
     )
     .option('--timeout <seconds>', 'give up on the kernel after this long (default: mesh.callTimeoutMs)')
     .showHelpAfterError()

@@ -25,7 +25,7 @@ export const DEFAULTS = {
     secret: '',
     /** Announce and discover kernels of this cloud on the LAN by mDNS (only when listening beyond loopback). */
     mdns: true,
-    /** Kernels to dial: ws://HOST:PORT, HOST:PORT or unix:/PATH. */
+    /** Kernels to dial: ws://HOST:PORT, wss://HOST:PORT, HOST:PORT or unix:/PATH. */
     seeds: [] as string[],
     /** Where an event for any kernel (poe://*) goes: round-robin, least-loaded or local-first. */
     balance: 'round-robin' as 'round-robin' | 'least-loaded' | 'local-first',
@@ -76,6 +76,12 @@ export const DEFAULTS = {
 
 /** Keys whose default is worked out on the machine, not written in DEFAULTS. */
 export const COMPUTED_KEYS: readonly string[] = ['kernel.name', 'kernel.socket', 'jobs.maxProc'];
+
+/**
+ * Keys with no default, off unless set: `kernel.tls` (mutual TLS) takes all three or none.
+ * poe.conf.example shows them commented out.
+ */
+export const OPTIONAL_KEYS: readonly string[] = ['kernel.tls.cert', 'kernel.tls.key', 'kernel.tls.ca'];
 
 export type MeshTuning = typeof DEFAULTS.mesh;
 

@@ -11,6 +11,7 @@ export {
   defaultSocketPath,
   defaultTuning,
   type MeshTuning,
+  OPTIONAL_KEYS,
 } from './defaults.js';
 export { configError, expandEnv } from './expand.js';
 export { type LoadedConfig, type LoadOptions, loadConfig } from './load.js';

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { IkcError } from '@ikc/wire';
@@ -128,6 +128,7 @@ export async function loadConfig(options: LoadOptions = {}): Promise<LoadedConfi
       listen: out.kernel.listen,
       socket: out.kernel.socket === undefined ? defaultSocketPath(name, env) : out.kernel.socket,
       heapGrowingPercent: out.kernel.heapGrowingPercent,
+      ...(out.kernel.tls ? { tls: tlsFiles(out.kernel.tls, base, where) } : {}),
     },
     cloud: out.cloud,
     sessions: [
@@ -143,6 +144,32 @@ export async function loadConfig(options: LoadOptions = {}): Promise<LoadedConfi
     mesh: out.mesh,
   };
   return { config, file, looked };
+}
+
+/**
+ * kernel.tls's files, absolute (relative ones from the config file's directory), each
+ * readable and PEM: a kernel must not find out at its first link that its key is missing.
+ */
+function tlsFiles(
+  tls: { cert: string; key: string; ca: string },
+  base: string,
+  where: string,
+): { cert: string; key: string; ca: string } {
+  const out = { cert: '', key: '', ca: '' };
+  for (const key of ['cert', 'key', 'ca'] as const) {
+    const file = isAbsolute(tls[key]) ? tls[key] : resolve(base, tls[key]);
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw configError(where, ['kernel', 'tls', key], `cannot read ${file}: ${(err as Error).message}`);
+    }
+    if (!/^\s*-----BEGIN /.test(text)) {
+      throw configError(where, ['kernel', 'tls', key], `${file} is not a PEM file (no "-----BEGIN" line)`);
+    }
+    out[key] = file;
+  }
+  return out;
 }
 
 function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {

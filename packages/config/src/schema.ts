@@ -9,8 +9,8 @@ const hostPort = z
 const seed = z
   .string()
   .regex(
-    /^(ws:\/\/(\[[0-9A-Fa-f:.]+\]|[^\s:/[\]]+):\d{1,5}\/?|(\[[0-9A-Fa-f:.]+\]|[^\s:/[\]]+):\d{1,5}|unix:\/\S+|\/\S+)$/,
-    'must be ws://HOST:PORT, HOST:PORT or unix:/PATH',
+    /^(wss?:\/\/(\[[0-9A-Fa-f:.]+\]|[^\s:/[\]]+):\d{1,5}\/?|(\[[0-9A-Fa-f:.]+\]|[^\s:/[\]]+):\d{1,5}|unix:\/\S+|\/\S+)$/,
+    'must be ws://HOST:PORT, wss://HOST:PORT, HOST:PORT or unix:/PATH',
   );
 // Milliseconds or counts: whole numbers above zero.
 const positiveInt = z.number().int().positive();
@@ -34,6 +34,15 @@ export const configSchema = z.strictObject({
         .min(0, 'must be 0 (V8 decides) or more')
         .max(10_000, 'must be at most 10000')
         .default(DEFAULTS.kernel.heapGrowingPercent),
+      tls: z
+        .strictObject({
+          cert: z.string().min(1, "must be the path of this kernel's certificate (PEM)"),
+          key: z.string().min(1, 'must be the path of its private key (PEM)'),
+          ca: z
+            .string()
+            .min(1, "must be the path of the CA certificate that signs the cloud's kernels (PEM)"),
+        })
+        .optional(),
     })
     .prefault({}),
   cloud: z
@@ -80,7 +89,14 @@ export type ConfigInput = z.input<typeof configSchema>;
 
 /** A loaded configuration: every key present, computed defaults worked out, paths absolute. */
 export interface Config {
-  kernel: { name: string; listen: string | false; socket: string | false; heapGrowingPercent: number };
+  kernel: {
+    name: string;
+    listen: string | false;
+    socket: string | false;
+    heapGrowingPercent: number;
+    /** Mutual TLS: absolute paths of PEM files, each checked readable and PEM at load. */
+    tls?: { cert: string; key: string; ca: string };
+  };
   cloud: {
     name: string;
     secret: string;

@@ -6,7 +6,7 @@ import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { IkcError } from '@ikc/wire';
 import { defaultLoaders } from 'cosmiconfig';
-import { COMPUTED_KEYS, configSchema, DEFAULTS, loadConfig } from '../src/index.js';
+import { COMPUTED_KEYS, configSchema, DEFAULTS, loadConfig, OPTIONAL_KEYS } from '../src/index.js';
 
 // Compiled to packages/config/dist/test/, four levels below the repository root.
 const EXAMPLE = fileURLToPath(new URL('../../../../poe.conf.example', import.meta.url));
@@ -73,11 +73,25 @@ describe('poe.conf.example, the schema and DEFAULTS stay in step', () => {
     assert.equal(loaded.file, EXAMPLE);
   });
 
-  it('the schema has exactly the keys of DEFAULTS', () => {
+  it('the schema has exactly the keys of DEFAULTS, and the optional keys that have none', () => {
     assert.deepEqual(
       sorted(schemaPaths(configSchema as unknown as ZodInside)),
-      sorted(leafPaths(defaultsTree)),
+      sorted([...leafPaths(defaultsTree), ...OPTIONAL_KEYS]),
     );
+  });
+
+  it('poe.conf.example shows every optional key, commented out, under its section', () => {
+    const { text } = parseExample();
+    for (const path of OPTIONAL_KEYS) {
+      const [section, ...rest] = path.split('.');
+      const block = text.slice(text.indexOf(`\n${section}:\n`));
+      let from = 0;
+      rest.forEach((key, depth) => {
+        const at = block.slice(from).search(new RegExp(`\\n  #${' '.repeat(1 + 2 * depth)}${key}:`));
+        assert.ok(at >= 0, `poe.conf.example lacks "# ${key}:" for ${path}`);
+        from += at + 1;
+      });
+    }
   });
 
   it('poe.conf.example has exactly the keys of DEFAULTS', () => {

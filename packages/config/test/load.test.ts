@@ -630,12 +630,12 @@ describe('bad configuration: IKC_ERR_CONFIG naming the file, the key and what wa
     await badConfig(
       'cloud:\n  seeds: [ "ws://10.0.0.5:6603", "http://10.0.0.6:80" ]\n',
       'cloud.seeds.1',
-      'must be ws://HOST:PORT, HOST:PORT or unix:/PATH',
+      'must be ws://HOST:PORT, wss://HOST:PORT, HOST:PORT or unix:/PATH',
     );
     await badConfig(
       'cloud:\n  seeds: [ "10.0.0.5" ]\n',
       'cloud.seeds.0',
-      'must be ws://HOST:PORT, HOST:PORT or unix:/PATH',
+      'must be ws://HOST:PORT, wss://HOST:PORT, HOST:PORT or unix:/PATH',
     );
     await badConfig(
       'log:\n  level: loud\n',
@@ -727,5 +727,62 @@ describe('bad configuration: IKC_ERR_CONFIG naming the file, the key and what wa
       assert.deepEqual(err.details, { file, key: 'cloud.mdns' });
       return true;
     });
+  });
+});
+
+describe('kernel.tls', () => {
+  const PEM_TEXT = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+
+  it('takes cert, key and ca relative to the file, and gives them absolute', async () => {
+    const where = dir();
+    for (const f of ['certs/k.pem', 'certs/k-key.pem', 'ca.pem']) write(f, PEM_TEXT, where);
+    const file = write(
+      'poe.yaml',
+      'kernel:\n  tls: { cert: certs/k.pem, key: ./certs/k-key.pem, ca: ca.pem }\ncloud:\n  seeds: [ "wss://10.0.0.5:6603" ]\n',
+      where,
+    );
+    const { config } = await loadConfig(isolated({ file }));
+    assert.deepEqual(config.kernel.tls, {
+      cert: join(where, 'certs/k.pem'),
+      key: join(where, 'certs/k-key.pem'),
+      ca: join(where, 'ca.pem'),
+    });
+    assert.deepEqual(config.cloud.seeds, ['wss://10.0.0.5:6603']);
+  });
+
+  it('is absent unless configured', async () => {
+    const { config } = await loadText('kernel:\n  name: plain\n');
+    assert.equal(config.kernel.tls, undefined);
+  });
+
+  it('a missing file is an error naming the key and the file it looked for', async () => {
+    const where = dir();
+    write('k.pem', PEM_TEXT, where);
+    write('ca.pem', PEM_TEXT, where);
+    const file = write('poe.yaml', 'kernel:\n  tls: { cert: k.pem, key: gone.pem, ca: ca.pem }\n', where);
+    await rejectsWith(loadConfig(isolated({ file })), (m) =>
+      m.startsWith(`${file}: kernel.tls.key: cannot read ${join(where, 'gone.pem')}: `),
+    );
+  });
+
+  it('a file that is not PEM is an error naming the key', async () => {
+    const where = dir();
+    write('k.pem', PEM_TEXT, where);
+    write('k-key.pem', PEM_TEXT, where);
+    write('ca.der', 'binary', where);
+    const file = write('poe.yaml', 'kernel:\n  tls: { cert: k.pem, key: k-key.pem, ca: ca.der }\n', where);
+    await rejectsWith(
+      loadConfig(isolated({ file })),
+      `${file}: kernel.tls.ca: ${join(where, 'ca.der')} is not a PEM file (no "-----BEGIN" line)`,
+    );
+  });
+
+  it('cert, key and ca are all required, and nothing else is taken', async () => {
+    await badConfig('kernel:\n  tls: { cert: a.pem, key: b.pem }\n', 'kernel.tls.ca', /expected string/);
+    await badConfig(
+      'kernel:\n  tls: { cert: a.pem, key: b.pem, ca: c.pem, verify: false }\n',
+      'kernel.tls.verify',
+      /unknown key/,
+    );
   });
 });

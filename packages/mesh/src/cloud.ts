@@ -21,7 +21,7 @@ const LOAD_STEP = 100;
 
 /** "ws://host:port" or "host:port" -> "host:port": the address members are known by. */
 export function memberAddress(address: string): string {
-  return address.replace(/^ws:\/\//, '').replace(/\/$/, '');
+  return address.replace(/^wss?:\/\//, '').replace(/\/$/, '');
 }
 
 /**

@@ -16,7 +16,9 @@ export {
   type KernelConfig,
   type MeshJobContext,
   MeshKernel,
+  readTls,
   startKernel,
+  type TlsFiles,
   transportFor,
 } from './node.js';
 export { RemoteError } from './remote-error.js';

@@ -49,7 +49,7 @@ export interface MeshOptions {
 const GOSSIP_QUEUE_MAX = 16;
 
 function memberAddressOf(listen: string): string {
-  return listen.replace(/^ws:\/\//, '').replace(/\/$/, '');
+  return listen.replace(/^wss?:\/\//, '').replace(/\/$/, '');
 }
 
 /** What `peers()` shows of each kernel this one knows. */

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { hostname } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
@@ -19,7 +20,7 @@ import { Mesh, type PeerView } from './mesh.js';
 import type { Listener, Transport } from './transport.js';
 import { MemoryTransport } from './transports/memory.js';
 import { acceptOnSocket, connectOnFd } from './transports/ws-pipe.js';
-import { WsTcpTransport } from './transports/ws-tcp.js';
+import { type TlsMaterial, WsTcpTransport } from './transports/ws-tcp.js';
 import { WsUnixTransport } from './transports/ws-unix.js';
 
 /** startKernel()'s options: the config file's shape (DESIGN.md), plus `mesh` tuning and a logger. */
@@ -33,6 +34,8 @@ export interface KernelConfig {
     socket?: string | false;
     /** The process's heap growth, percent (default 400; 0: V8's own policy). See heapGrowthFlag(). */
     heapGrowingPercent?: number;
+    /** Mutual TLS on every link to another kernel: PEM files (paths) or PEM text. */
+    tls?: TlsFiles;
   };
   cloud?: {
     /** Kernels join only kernels of the same cloud (default "ikc"). */
@@ -71,9 +74,22 @@ export interface KernelConfig {
   admin?: boolean;
 }
 
+/**
+ * `kernel.tls`: this kernel's certificate and key, and the CA that signs the cloud's kernels.
+ * Each is a file's path (relative to `baseDir`), or PEM text (a string that starts with
+ * "-----BEGIN"), or a Buffer of PEM.
+ */
+export interface TlsFiles {
+  cert: string | Buffer;
+  key: string | Buffer;
+  ca: string | Buffer;
+}
+
 export interface AttachOptions {
-  /** The host kernel's UNIX socket (or "ws://host:port"). Default: $XDG_RUNTIME_DIR/ikc/HOSTNAME.sock. */
+  /** The host kernel's UNIX socket (or "ws://host:port", "wss://host:port"). Default: $XDG_RUNTIME_DIR/ikc/HOSTNAME.sock. */
   socket?: string;
+  /** Mutual TLS to a host kernel reached over TCP (needed for "wss://"). */
+  tls?: TlsFiles;
   /** This leaf kernel's name (default "leaf-PID@HOST"). */
   name?: string;
   cloud?: { name?: string; secret?: string };
@@ -92,18 +108,74 @@ const tcp = new WsTcpTransport();
 const unix = new WsUnixTransport();
 const memory = new MemoryTransport();
 
-/** The transport an address needs, and the address as that transport takes it. */
-export function transportFor(address: string): { transport: Transport; address: string } {
+/**
+ * The transport an address needs, and the address as that transport takes it. TCP addresses
+ * go to `tcpTransport` (a kernel with TLS has its own); "wss://" needs one with TLS.
+ */
+export function transportFor(
+  address: string,
+  tcpTransport: WsTcpTransport = tcp,
+): { transport: Transport; address: string } {
   if (address.startsWith('memory:')) return { transport: memory, address: address.slice('memory:'.length) };
   if (address.startsWith('unix:')) return { transport: unix, address: address.slice('unix:'.length) };
   if (isAbsolute(address) || address.startsWith('./')) return { transport: unix, address };
-  return { transport: tcp, address };
+  if (address.startsWith('wss://') && !tcpTransport.secure) {
+    throw new IkcError(
+      'IKC_ERR_INVALID_ARG',
+      `"${address}" is a TLS address, but this kernel has no kernel.tls (cert, key and ca) to dial it with`,
+      { details: { address } },
+    );
+  }
+  return { transport: tcpTransport, address };
+}
+
+const PEM = /^\s*-----BEGIN /;
+
+/**
+ * Reads `kernel.tls`: each of cert, key and ca from its file (relative to `baseDir`) unless it
+ * is PEM already. A missing or unreadable file, or one that is not PEM, is an error that
+ * names the key and the file.
+ */
+export function readTls(tls: TlsFiles, baseDir = process.cwd()): TlsMaterial {
+  const out: Partial<TlsMaterial> = {};
+  for (const key of ['cert', 'key', 'ca'] as const) {
+    const value = (tls as unknown as Record<string, unknown>)[key];
+    if (Buffer.isBuffer(value) || (typeof value === 'string' && PEM.test(value))) {
+      out[key] = value;
+      continue;
+    }
+    if (typeof value !== 'string' || value === '') {
+      throw new IkcError(
+        'IKC_ERR_INVALID_ARG',
+        `kernel.tls.${key} must be a PEM file's path (or PEM text), got ${value === '' ? 'an empty string' : typeof value}`,
+        { details: { key: `kernel.tls.${key}` } },
+      );
+    }
+    const file = resolve(baseDir, value);
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new IkcError(
+        'IKC_ERR_INVALID_ARG',
+        `kernel.tls.${key}: cannot read ${file}: ${(err as Error).message}`,
+        { details: { key: `kernel.tls.${key}`, file }, cause: err },
+      );
+    }
+    if (!PEM.test(text)) {
+      throw new IkcError('IKC_ERR_INVALID_ARG', `kernel.tls.${key}: ${file} is not a PEM file`, {
+        details: { key: `kernel.tls.${key}`, file },
+      });
+    }
+    out[key] = text;
+  }
+  return out as TlsMaterial;
 }
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/;
 
 function hostOf(listen: string): string {
-  const m = /^(?:ws:\/\/)?(\[[^\]]+\]|[^:]*):\d+$/.exec(listen);
+  const m = /^(?:wss?:\/\/)?(\[[^\]]+\]|[^:]*):\d+$/.exec(listen);
   if (!m) throw new IkcError('IKC_ERR_INVALID_ARG', `kernel.listen must be HOST:PORT, got "${listen}"`);
   return m[1] as string;
 }
@@ -128,6 +200,8 @@ export class MeshKernel extends Kernel {
   /** Forks for other kernels (the session `ikc.jobs`); host kernels only. */
   jobService: JobService | undefined;
   private readonly tuning: MeshTuning;
+  /** Its TCP transport: the shared plain one, or its own with TLS. */
+  private readonly tcp: WsTcpTransport;
   /** The cloud's name, as the handshake checks it. */
   private readonly cloudName: string;
   private stopping: Promise<void> | undefined;
@@ -143,6 +217,8 @@ export class MeshKernel extends Kernel {
       tuning: MeshTuning;
       logger: Logger;
       balance?: 'round-robin' | 'least-loaded' | 'local-first';
+      /** Mutual TLS on its TCP links. */
+      tls?: TlsMaterial;
     },
     processSignals: boolean,
   ) {
@@ -161,6 +237,16 @@ export class MeshKernel extends Kernel {
       },
     });
     this.tuning = options.tuning;
+    this.tcp = options.tls
+      ? new WsTcpTransport({
+          tls: options.tls,
+          onTlsRefused: (remote, err) =>
+            log.warn(
+              { remote, err: { code: (err as { code?: string }).code, message: err.message } },
+              'refused a TLS connection',
+            ),
+        })
+      : tcp;
     this.cloudName = options.cloud;
     this.log = log;
     this.mesh = new Mesh({
@@ -172,7 +258,7 @@ export class MeshKernel extends Kernel {
       log: this.log,
       balance: options.balance,
       dial: (address) => {
-        const { transport, address: where } = transportFor(address);
+        const { transport, address: where } = transportFor(address, this.tcp);
         return transport.connect(where, { timeoutMs: options.tuning.handshakeTimeoutMs });
       },
     });
@@ -187,6 +273,11 @@ export class MeshKernel extends Kernel {
     }
   }
 
+  /** Whether its links to other kernels over TCP are mutual TLS (kernel.tls). */
+  get tls(): boolean {
+    return this.tcp.secure;
+  }
+
   /** Kernels this one knows: linked directly, or reached through a host. */
   peers(): PeerView[] {
     return this.mesh.peers();
@@ -194,7 +285,10 @@ export class MeshKernel extends Kernel {
 
   /** @internal */
   async listenOn(address: string, role: 'tcp' | 'unix'): Promise<void> {
-    const { transport, address: where } = transportFor(role === 'unix' ? `unix:${address}` : address);
+    const { transport, address: where } = transportFor(
+      role === 'unix' ? `unix:${address}` : address,
+      this.tcp,
+    );
     const listener = await transport.listen(where, (conn) => {
       this.mesh.adopt(conn, 'listener');
     });
@@ -222,11 +316,11 @@ export class MeshKernel extends Kernel {
 
   /** @internal */
   addDialer(address: string): Dialer {
-    const { transport, address: where } = transportFor(address);
+    const { transport, address: where } = transportFor(address, this.tcp);
     const dialer = new Dialer(this.mesh, transport, where, this.tuning, this.log);
     this.dialers.push(dialer);
     if (transport.name === 'tcp')
-      this.mesh.dialedBySeed.add(address.replace(/^ws:\/\//, '').replace(/\/$/, ''));
+      this.mesh.dialedBySeed.add(address.replace(/^wss?:\/\//, '').replace(/\/$/, ''));
     return dialer;
   }
 
@@ -325,14 +419,18 @@ export async function startKernel(config?: KernelConfig): Promise<MeshKernel> {
   config ??= fromConfig((await loadConfig()).config);
   const name = config.kernel?.name ?? hostname();
   const secret = config.cloud?.secret ?? '';
+  const tls = config.kernel?.tls ? readTls(config.kernel.tls, config.baseDir) : undefined;
   const listen = config.kernel?.listen === undefined ? `127.0.0.1:${DEFAULT_PORT}` : config.kernel.listen;
-  if (listen !== false && !secret && !LOOPBACK.test(hostOf(listen))) {
+  if (listen !== false && !secret && !tls && !LOOPBACK.test(hostOf(listen))) {
     throw new IkcError(
       'IKC_ERR_INSECURE_LISTEN',
-      `kernel ${name} has no cloud.secret, so it refuses to listen on ${listen}, beyond loopback: ` +
-        'set cloud.secret (shared by the cloud) or listen on 127.0.0.1',
+      `kernel ${name} has no cloud.secret and no kernel.tls, so it refuses to listen on ${listen}, beyond loopback: ` +
+        'set cloud.secret (shared by the cloud), or kernel.tls (mutual TLS), or listen on 127.0.0.1',
     );
   }
+  // A TLS seed with no TLS to dial it with: say so now, not after the kernel has started.
+  const plain = tls ? undefined : (config.cloud?.seeds ?? []).find((seed) => seed.startsWith('wss://'));
+  if (plain !== undefined) transportFor(plain);
   const definitions = await loadSessions(config);
   const logger = config.logger ?? createLogger(config.log?.level);
   const heap = config.kernel?.heapGrowingPercent ?? DEFAULTS.kernel.heapGrowingPercent;
@@ -352,6 +450,7 @@ export async function startKernel(config?: KernelConfig): Promise<MeshKernel> {
       tuning: tuningOf(config.mesh),
       logger,
       balance: config.cloud?.balance,
+      ...(tls ? { tls } : {}),
     },
     config.processSignals ?? true,
   );
@@ -453,6 +552,7 @@ function isOwnLeaf(kernel: MeshKernel, id: string): boolean {
 export async function attach(options: AttachOptions = {}): Promise<MeshKernel> {
   const host = hostname();
   const socket = options.socket ?? defaultSocketPath(host);
+  if (socket.startsWith('wss://') && !options.tls) transportFor(socket); // throws, naming what is missing
   const kernel = leafKernel({
     name: options.name ?? `leaf-${process.pid}@${host}`,
     cloud: options.cloud?.name ?? 'ikc',
@@ -460,6 +560,7 @@ export async function attach(options: AttachOptions = {}): Promise<MeshKernel> {
     tuning: tuningOf(options.mesh),
     logger: options.logger ?? createLogger(options.log?.level ?? process.env.POE_LOG ?? 'warn'),
     processSignals: options.processSignals ?? true,
+    ...(options.tls ? { tls: readTls(options.tls) } : {}),
   });
   // From the first link on, the dialer redials whenever the link drops.
   const dialer = kernel.addDialer(
@@ -503,6 +604,7 @@ function leafKernel(options: {
   tuning: MeshTuning;
   logger: Logger;
   processSignals: boolean;
+  tls?: TlsMaterial;
 }): MeshKernel {
   const { processSignals, ...rest } = options;
   return new MeshKernel({ ...rest, role: 'leaf' }, processSignals);

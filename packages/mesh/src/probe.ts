@@ -7,7 +7,7 @@ import { connect } from 'node:net';
  * other error (a partition looks like this). The connection is closed at once.
  */
 export function probeListener(address: string, timeoutMs: number): Promise<'refused' | 'open' | 'unknown'> {
-  const m = /^(?:ws:\/\/)?\[?([^\]]*?)\]?:(\d+)\/?$/.exec(address);
+  const m = /^(?:wss?:\/\/)?\[?([^\]]*?)\]?:(\d+)\/?$/.exec(address);
   if (!m) return Promise.resolve('unknown');
   return new Promise((resolve) => {
     const socket = connect({ host: m[1] as string, port: Number(m[2]) });

@@ -1,6 +1,6 @@
 /**
  * TCP addresses as the mesh writes them: "host:port", "[v6]:port", optionally behind
- * "ws://" (and a trailing "/"), which is how a kernel's address is shown in a ws URL.
+ * "ws://" or "wss://" (and a trailing "/"), which is how a kernel's address is shown in a ws URL.
  */
 import { isIPv6 } from 'node:net';
 import { IkcError } from '@ikc/wire';
@@ -13,7 +13,7 @@ export interface HostPort {
 }
 
 export function parseHostPort(address: string): HostPort {
-  let rest = address.startsWith('ws://') ? address.slice('ws://'.length) : address;
+  let rest = address.replace(/^wss?:\/\//, '');
   if (rest.endsWith('/')) rest = rest.slice(0, -1);
   const colon = rest.lastIndexOf(':');
   let host = colon > 0 ? rest.slice(0, colon) : '';

@@ -3,12 +3,16 @@
  * TCP port or a UNIX socket) with a WebSocketServer on its upgrade requests.
  */
 import { once } from 'node:events';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import type { ListenOptions } from 'node:net';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { Listener } from '../transport.js';
 import type { ResolvedTransportOptions } from './options.js';
 import { wsSocketOptions } from './ws-conn.js';
+
+/** An http server, or an https one for TLS links. */
+type Server = HttpServer | HttpsServer;
 
 /** The http server's answer to anything but a WebSocket upgrade. */
 export function refuseHttp(_req: IncomingMessage, res: ServerResponse): void {
