@@ -1,6 +1,7 @@
 /**
  * A msgpack writer for the hot frames when they are flat: a POST or CALL whose arguments,
- * or a REPLY whose value, are numbers, ASCII strings, booleans, null or undefined. It writes
+ * or a REPLY whose value, are numbers, ASCII strings, booleans, null, undefined or bytes (a
+ * Buffer or Uint8Array: a job's output, say). It writes
  * the frame straight into the caller's buffer: no positional array, no msgpackr call, no
  * Buffer per frame. That is most of what a small post cost to encode.
  *
@@ -147,12 +148,36 @@ function value(v: unknown): boolean {
       out[pos++] = 0;
       return true;
     case 'object':
-      if (v !== null || pos >= end) return false;
-      out[pos++] = 0xc0;
-      return true;
+      if (v === null) {
+        if (pos >= end) return false;
+        out[pos++] = 0xc0;
+        return true;
+      }
+      return bin(v);
     default:
       return false;
   }
+}
+
+/** Bytes as msgpackr writes a Buffer or a plain Uint8Array: bin 8, 16 or 32 and the bytes. */
+function bin(v: object): boolean {
+  if (!(v instanceof Uint8Array) || (v.constructor !== Buffer && v.constructor !== Uint8Array)) return false;
+  const n = v.length;
+  if (n < 0x100) {
+    if (pos + 2 + n > end) return false;
+    out[pos++] = 0xc4;
+    out[pos++] = n;
+  } else if (n < 0x10000) {
+    if (pos + 3 + n > end) return false;
+    out[pos] = 0xc5;
+    out.writeUInt16BE(n, pos + 1);
+    pos += 3;
+  } else {
+    return false; // past FLAT_MAX_BYTES anyway
+  }
+  out.set(v, pos);
+  pos += n;
+  return true;
 }
 
 /** A number as msgpackr writes it: the smallest integer form within 32 bits, else float 64. */
@@ -436,7 +461,7 @@ function readList(): unknown[] | undefined {
   return list;
 }
 
-/** A number, ASCII string, boolean, null or undefined as msgpackr reads it; else NOT_FLAT. */
+/** A number, ASCII string, boolean, null, undefined or bytes as msgpackr reads it; else NOT_FLAT. */
 function readValue(): unknown {
   if (at >= stop) return NOT_FLAT;
   const t = inp[at] as number;
@@ -490,6 +515,25 @@ function readValue(): unknown {
       if (left < 9) return NOT_FLAT;
       at += 9;
       return readDoubleBE.call(inp, at - 8);
+    case 0xc4:
+    case 0xc5: {
+      // Bytes, copied out of the message as the codec's unpacker does (copyBuffers): holding
+      // on to them does not pin the message.
+      const n =
+        t === 0xc4
+          ? left < 2
+            ? -1
+            : (inp[at + 1] as number)
+          : left < 3
+            ? -1
+            : ((inp[at + 1] as number) << 8) | (inp[at + 2] as number);
+      const from = at + (t === 0xc4 ? 2 : 3);
+      if (n < 0 || n > stop - from) return NOT_FLAT;
+      const bytes = Buffer.allocUnsafeSlow(n);
+      bytes.set(inp.subarray(from, from + n));
+      at = from + n;
+      return bytes;
+    }
     case 0xd4:
       // msgpackr's undefined: fixext 1 of type 0 and a zero byte.
       if (left < 3 || inp[at + 1] !== 0 || inp[at + 2] !== 0) return NOT_FLAT;

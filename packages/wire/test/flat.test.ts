@@ -47,6 +47,12 @@ const VALUES: unknown[] = [
   false,
   null,
   undefined,
+  Buffer.alloc(0),
+  Buffer.from([1, 2, 3]),
+  new Uint8Array([250, 0, 7]),
+  Buffer.alloc(255, 1),
+  Buffer.alloc(256, 2),
+  new Uint8Array(3000).fill(3),
 ];
 
 function frames(): Frame[] {
@@ -109,7 +115,16 @@ describe('flat frames', () => {
   it('are not written when any part is not flat, nor past the room given', () => {
     const post = (args: unknown[], extra: object = {}) =>
       ({ type: FrameType.Post, seq: 1, from: 'a', to: 'b', event: 'e', args, ...extra }) as Frame;
-    for (const args of [[{}], [[1]], [new Uint8Array(1)], ['é'], [1n], [Symbol('s')], [() => 1]]) {
+    for (const args of [
+      [{}],
+      [[1]],
+      [new Uint16Array(1)],
+      [new DataView(new ArrayBuffer(1))],
+      ['é'],
+      [1n],
+      [Symbol('s')],
+      [() => 1],
+    ]) {
       assert.equal(flat(post(args)), undefined, String(args[0]));
     }
     assert.equal(flat(post([1], { seq: -1 })), undefined, 'a bad seq');
@@ -185,6 +200,22 @@ describe('reading flat frames', () => {
     assert.deepEqual(read, reference.decode(batch));
   });
 
+  it('copies bytes out of the message, so holding them pins nothing and a reused buffer changes nothing', () => {
+    const frame = post([Buffer.from('abc'), new Uint8Array(300).fill(9)]);
+    const message = Buffer.from(encodeFrame(frame));
+    const read = readFlat(message, 1024) as Frame[];
+    assert.ok(read, 'read flat');
+    const [small, large] = (read[0] as unknown as { args: Buffer[] }).args as [Buffer, Buffer];
+    assert.ok(Buffer.isBuffer(small) && Buffer.isBuffer(large));
+    assert.equal(small.buffer.byteLength, 3);
+    message.fill(0);
+    assert.equal(small.toString(), 'abc');
+    assert.deepEqual([...large], Array(300).fill(9));
+    // A length past the message is not flat (the scan then reports the truncation).
+    const cut = Buffer.from(encodeFrame(post([Buffer.alloc(10)]))).subarray(0, 12);
+    assert.equal(readFlat(cut, 1024), undefined);
+  });
+
   it('writes and reads each frame its own names, repeated or not, whatever the boundaries', () => {
     const names: [string, string, string][] = [
       ['a', 'b', 'e'],
@@ -213,7 +244,7 @@ describe('reading flat frames', () => {
     const cases: [string, Uint8Array][] = [
       ['an object argument', encodeFrame(post([{ a: 1 }]))],
       ['an array argument', encodeFrame(post([[1]]))],
-      ['a binary argument', encodeFrame(post([new Uint8Array(3)]))],
+      ['a binary argument past the flat size', encodeFrame(post([new Uint8Array(70_000)]))],
       ['a non-ASCII argument', encodeFrame(post(['é']))],
       ['a non-ASCII name', encodeFrame(post([1], ['a', 'b', 'é']))],
       ['a 64-bit integer', encodeFrame(post([2n ** 63n]))],
