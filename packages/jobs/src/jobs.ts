@@ -190,14 +190,22 @@ export class Jobs implements JobControl {
     return this.forkWith(options, owner, undefined);
   }
 
-  /** @internal A fork another kernel asked for (JobService): its id is made there. */
-  forkAs(id: string, options: JobOptions): Job {
+  /**
+   * @internal A fork another kernel asked for (JobService): its id is made there, and `spec`
+   * is `normalize(options)`, already made to check `jobs.allow`.
+   */
+  forkAs(id: string, options: JobOptions, spec?: JobSpec): Job {
     if (this.jobs.has(id))
       throw new IkcError('IKC_ERR_INVALID_ARG', `kernel ${this.kernel.name} already has a job ${id}`);
-    return this.forkWith({ ...options, on: undefined }, undefined, id);
+    return this.forkWith({ ...options, on: undefined }, undefined, id, spec);
   }
 
-  private forkWith(options: JobOptions, owner: Session | undefined, givenId: string | undefined): Job {
+  private forkWith(
+    options: JobOptions,
+    owner: Session | undefined,
+    givenId: string | undefined,
+    normalized?: JobSpec,
+  ): Job {
     if (this.closing)
       throw new IkcError('IKC_ERR_JOBS_CLOSED', `the job queue of kernel ${this.kernel.name} is closed`);
     const on = options?.on;
@@ -208,7 +216,7 @@ export class Jobs implements JobControl {
       // No cloud to choose from: `*` is this kernel.
       return this.forkWith({ ...options, on: undefined }, owner, givenId);
     }
-    const spec = normalize(options);
+    const spec = normalized ?? normalize(options);
     if (
       owner !== undefined &&
       (!(owner instanceof Session) || owner.kernel !== this.kernel || !owner.alive)

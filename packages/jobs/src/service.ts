@@ -127,7 +127,7 @@ export class JobService {
     );
     let job: Job;
     try {
-      job = this.jobs.forkAs(id, options);
+      job = this.jobs.forkAs(id, options, spec);
     } catch (err) {
       executor.abandon();
       throw err;

@@ -1,9 +1,10 @@
+import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { IkcError } from '@ikc/wire';
 import type { ChannelDir, ChannelPreset, ChannelSpec } from './channels.js';
 import { fromPlainError } from './errors.js';
 import type { JobOutcome } from './job.js';
-import type { JobOptions, JobSpec, OnBusy } from './options.js';
+import { JOB_DEFAULTS, type JobOptions, type JobSpec, type OnBusy } from './options.js';
 import { type PlainError, toPlainError } from './protocol.js';
 
 /**
@@ -15,28 +16,38 @@ import { type PlainError, toPlainError } from './protocol.js';
 /** The alias of the session through which a kernel forks jobs for others. */
 export const JOB_SERVICE = 'ikc.jobs';
 
-/** A fork's options as they cross the wire: a JobSpec without what the forking kernel keeps
- * (start time, dependencies, the owner's event). */
+/**
+ * A fork's options as they cross the wire: a JobSpec without what the forking kernel keeps
+ * (start time, dependencies, the owner's event). Only `id` is always there: every other
+ * field is left out when it holds its default (a command job, the program's base name as
+ * its name, no limits, priority 0, no env, and so on), so a plain command's fork is a few
+ * dozen bytes, and the serving kernel fills the defaults in again.
+ */
 export interface WireSpec {
   /** The job's id, made by the forking kernel (cloud-unique: it starts with that kernel's id). */
   id: string;
-  kind: 'cmd' | 'module';
-  argv: string[];
-  module: string;
-  export: string;
-  args: unknown[];
-  name: string;
-  timeoutMs: number | null;
-  expiresAt: number | null;
-  priority: number;
-  env: Record<string, string | null>;
-  cwd: string | null;
-  retries: number;
-  capture: boolean;
-  stdin: string | Uint8Array | null;
-  onBusy: OnBusy;
-  std: ChannelPreset;
-  named: { name: string; dir: ChannelDir }[];
+  /** Default 'cmd'. */
+  kind?: 'cmd' | 'module';
+  /** A command job's argv. */
+  argv?: string[];
+  /** A module job's module (file URL), export and arguments. */
+  module?: string;
+  export?: string;
+  args?: unknown[];
+  /** Default: what fork() names the job from its argv or module. */
+  name?: string;
+  timeoutMs?: number | null;
+  expiresAt?: number | null;
+  priority?: number;
+  env?: Record<string, string | null>;
+  cwd?: string | null;
+  retries?: number;
+  capture?: boolean;
+  stdin?: string | Uint8Array | null;
+  onBusy?: OnBusy;
+  /** The standard channels' preset; default 'normal'. */
+  std?: ChannelPreset;
+  named?: { name: string; dir: ChannelDir }[];
 }
 
 /** How a remote job ended, as the kernel that ran it reports it. */
@@ -51,28 +62,34 @@ export interface WireOutcome {
 }
 
 export function toWire(id: string, spec: JobSpec): WireSpec {
-  const env: Record<string, string | null> = {};
-  for (const [k, v] of Object.entries(spec.env)) env[k] = v ?? null;
-  return {
-    id,
-    kind: spec.kind,
-    argv: spec.argv,
-    module: spec.moduleUrl,
-    export: spec.exportName,
-    args: spec.args,
-    name: spec.name,
-    timeoutMs: spec.timeoutMs ?? null,
-    expiresAt: spec.expiresAt ?? null,
-    priority: spec.priority,
-    env,
-    cwd: spec.cwd ?? null,
-    retries: spec.retries,
-    capture: spec.capture,
-    stdin: spec.stdin ?? null,
-    onBusy: spec.onBusy,
-    std: spec.channels.std,
-    named: spec.channels.named.map(({ name, dir }) => ({ name, dir })),
-  };
+  const w: WireSpec = { id };
+  if (spec.kind === 'cmd') {
+    w.argv = spec.argv;
+    if (spec.name !== basename(spec.argv[0] as string)) w.name = spec.name;
+  } else {
+    w.kind = 'module';
+    w.module = spec.moduleUrl;
+    w.export = spec.exportName;
+    w.args = spec.args;
+    w.name = spec.name;
+  }
+  if (spec.timeoutMs !== undefined) w.timeoutMs = spec.timeoutMs;
+  if (spec.expiresAt !== undefined) w.expiresAt = spec.expiresAt;
+  if (spec.priority !== JOB_DEFAULTS.priority) w.priority = spec.priority;
+  const keys = Object.keys(spec.env);
+  if (keys.length > 0) {
+    const env: Record<string, string | null> = {};
+    for (const k of keys) env[k] = spec.env[k] ?? null;
+    w.env = env;
+  }
+  if (spec.cwd !== undefined) w.cwd = spec.cwd;
+  if (spec.retries !== JOB_DEFAULTS.retries) w.retries = spec.retries;
+  if (spec.capture) w.capture = true;
+  if (spec.stdin !== undefined) w.stdin = spec.stdin;
+  if (spec.onBusy !== JOB_DEFAULTS.onBusy) w.onBusy = spec.onBusy;
+  if (spec.channels.std !== 'normal') w.std = spec.channels.std;
+  if (spec.channels.named.length > 0) w.named = spec.channels.named.map(({ name, dir }) => ({ name, dir }));
+  return w;
 }
 
 function bad(message: string): IkcError {
@@ -87,33 +104,38 @@ const ID = /^[\w.-]{1,128}$/;
  */
 export function fromWire(value: unknown): { id: string; options: JobOptions } {
   if (typeof value !== 'object' || value === null) throw bad('the job spec must be an object');
-  const w = value as Partial<WireSpec>;
+  const w = value as WireSpec;
   if (typeof w.id !== 'string' || !ID.test(w.id))
     throw bad('the job id must be a word of up to 128 characters');
-  if (w.kind !== 'cmd' && w.kind !== 'module') throw bad('kind must be cmd or module');
-  if (!Array.isArray(w.named)) throw bad('named channels must be a list');
-  const env: Record<string, string | undefined> = {};
-  if (typeof w.env !== 'object' || w.env === null) throw bad('env must be an object');
-  for (const [k, v] of Object.entries(w.env)) {
-    if (v !== null && typeof v !== 'string') throw bad(`env ${k} must be a string`);
-    env[k] = v ?? undefined;
-  }
-  const channels: (ChannelPreset | ChannelSpec)[] = [w.std as ChannelPreset];
-  for (const c of w.named as ChannelSpec[]) channels.push({ name: c?.name, dir: c?.dir, mode: 'binary' });
-  const options: JobOptions = {
-    name: w.name as string,
-    priority: w.priority as number,
-    retries: w.retries as number,
-    capture: w.capture === true,
-    onBusy: w.onBusy as OnBusy,
-    env,
-    channels,
-  };
-  if (w.kind === 'cmd') options.cmd = w.argv as string[];
+  const kind = w.kind ?? 'cmd';
+  if (kind !== 'cmd' && kind !== 'module') throw bad('kind must be cmd or module');
+  const options: JobOptions = {};
+  if (kind === 'cmd') options.cmd = w.argv as string[];
   else {
     options.module = w.module as string;
     options.export = w.export as string;
     options.args = w.args as unknown[];
+  }
+  if (w.name !== undefined) options.name = w.name;
+  if (w.priority !== undefined) options.priority = w.priority;
+  if (w.retries !== undefined) options.retries = w.retries;
+  if (w.capture === true) options.capture = true;
+  if (w.onBusy !== undefined) options.onBusy = w.onBusy;
+  if (w.env !== undefined) {
+    if (typeof w.env !== 'object' || w.env === null) throw bad('env must be an object');
+    const env: Record<string, string | undefined> = {};
+    for (const [k, v] of Object.entries(w.env)) {
+      if (v !== null && typeof v !== 'string') throw bad(`env ${k} must be a string`);
+      env[k] = v ?? undefined;
+    }
+    options.env = env;
+  }
+  if (w.std !== undefined || w.named !== undefined) {
+    if (w.named !== undefined && !Array.isArray(w.named)) throw bad('named channels must be a list');
+    const channels: (ChannelPreset | ChannelSpec)[] = [w.std ?? 'normal'];
+    for (const c of (w.named ?? []) as ChannelSpec[])
+      channels.push({ name: c?.name, dir: c?.dir, mode: 'binary' });
+    options.channels = channels;
   }
   if (w.timeoutMs !== null && w.timeoutMs !== undefined) options.timeout = (w.timeoutMs as number) / 1000;
   if (w.expiresAt !== null && w.expiresAt !== undefined) options.expiration = w.expiresAt;
