@@ -115,7 +115,7 @@ export class FrameBatcher {
     const room = this.#flatRoom;
     if (room === 0) return 0;
     this.#reserve(room);
-    const n = writeFlat(frame, this.#slab, this.#end, room);
+    const n = writeFlat(frame, this.#slab, this.#end, room, this.#codec.flatNesting);
     if (n === 0) return 0;
     // Written after the pending frames: past maxBytes, those go first, as a batch of their own.
     if (this.#frames > 0 && this.#end - this.#start + n > this.maxBytes) this.flush();

@@ -101,6 +101,12 @@ export class Codec {
   readonly #views: boolean;
   /** A flat frame up to this many bytes cannot break a limit: its scan is skipped (flat()). */
   readonly flatBytes: number;
+  /**
+   * Levels of arrays and maps a flat frame may hold inside an argument (0 to 2): what keeps
+   * it within maxDepth (the frame is depth 1, its arguments' list 2, an argument 3, and an
+   * undefined at the bottom one more).
+   */
+  readonly flatNesting: number;
 
   constructor(options: CodecOptions = {}) {
     this.limits = resolveLimits(options.limits);
@@ -115,6 +121,7 @@ export class Codec {
             l.maxCollectionEntries,
             l.maxValuesPerMessage,
           );
+    this.flatNesting = Math.max(0, Math.min(2, l.maxDepth - 3));
     this.#views = options.viewBinaries === true;
     this.#hooks =
       options.fromRef || options.fromError
@@ -183,7 +190,7 @@ export class Codec {
     if (message.length === 0) throw new WireError('IKC_ERR_FRAME_TRUNCATED', 'the message is empty');
     // A message of flat frames short enough to break no count limit is read in one pass.
     if (message.length <= this.flatBytes) {
-      const frames = readFlat(message, this.limits.maxFramesPerBatch);
+      const frames = readFlat(message, this.limits.maxFramesPerBatch, this.flatNesting);
       if (frames !== undefined) return frames;
     }
     const count = scanMessage(message, this.limits);

@@ -1,13 +1,15 @@
 /**
  * A msgpack writer for the hot frames when they are flat: a POST or CALL whose arguments,
- * or a REPLY whose value, are numbers, ASCII strings, booleans, null, undefined or bytes (a
- * Buffer or Uint8Array: a job's output, say). It writes
- * the frame straight into the caller's buffer: no positional array, no msgpackr call, no
- * Buffer per frame. That is most of what a small post cost to encode.
+ * or a REPLY whose value, are numbers, ASCII strings, booleans, null, undefined, bytes (a
+ * Buffer or Uint8Array: a job's output, say), or, up to `nesting` levels deep, Arrays and
+ * plain Objects with ASCII keys of those (a small options object, a list of names). It
+ * writes the frame straight into the caller's buffer: no positional array, no msgpackr call,
+ * no Buffer per frame. That is most of what a small post cost to encode.
  *
  * It writes what msgpackr writes for the same frame, byte for byte (flat.test.ts checks
- * it), so a peer cannot tell them apart. Anything else (a non-ASCII string, a bigint, an
- * object, a field of the wrong type, a frame past the room given) makes it give up, having
+ * it), so a peer cannot tell them apart. Anything else (a non-ASCII string, a bigint, a
+ * class instance, a collection deeper than the nesting, a `__proto__` key, a field of the
+ * wrong type, a frame past the room given) makes it give up, having
  * written nothing the caller counts: the frame then goes through Codec.encode, which also
  * reports what was wrong with it.
  */
@@ -27,10 +29,22 @@ const isUint = (v: unknown): v is number => typeof v === 'number' && Number.isSa
  * Writes `frame` into `buffer` from `at`, in at most `room` bytes. Returns the bytes written,
  * or 0 when the frame is not flat or does not fit (the bytes from `at` are then garbage).
  */
-export function writeFlat(frame: Frame, buffer: Buffer, at: number, room: number): number {
+export function writeFlat(frame: Frame, buffer: Buffer, at: number, room: number, nesting = 0): number {
   out = buffer;
   pos = at;
   end = at + Math.min(room, buffer.length - at);
+  nestLeft = nesting;
+  try {
+    return writeFrame(frame) ? pos - at : 0;
+  } catch {
+    return 0; // a getter that throws, say: Codec.encode reports it
+  }
+}
+
+/** Collections that may still be opened inside the value being written (writeFlat's nesting). */
+let nestLeft = 0;
+
+function writeFrame(frame: Frame): boolean {
   let ok: boolean;
   switch (frame.type) {
     case FrameType.Post:
@@ -68,7 +82,7 @@ export function writeFlat(frame: Frame, buffer: Buffer, at: number, room: number
     default:
       ok = false;
   }
-  return ok ? pos - at : 0;
+  return ok;
 }
 
 function head(array: number, type: number): boolean {
@@ -114,6 +128,11 @@ function route(v: unknown): boolean {
 
 function list(args: unknown): boolean {
   if (!Array.isArray(args)) return false;
+  return items(args);
+}
+
+/** An array's header and its values, as msgpackr writes an Array. */
+function items(args: readonly unknown[]): boolean {
   const n = args.length;
   if (n < 16) {
     if (pos >= end) return false;
@@ -153,10 +172,43 @@ function value(v: unknown): boolean {
         out[pos++] = 0xc0;
         return true;
       }
+      if (v.constructor === Array || v.constructor === Object) return nested(v);
       return bin(v);
     default:
       return false;
   }
+}
+
+/** An Array or plain Object inside an argument, while the nesting allows another level. */
+function nested(v: object): boolean {
+  if (nestLeft === 0) return false;
+  nestLeft--;
+  const ok = Array.isArray(v) ? items(v) : map(v as Record<string, unknown>);
+  nestLeft++;
+  return ok;
+}
+
+/** A plain object as msgpackr writes it (variableMapSize): its own keys, ASCII strings only. */
+function map(o: Record<string, unknown>): boolean {
+  const keys = Object.keys(o);
+  const n = keys.length;
+  if (n < 16) {
+    if (pos >= end) return false;
+    out[pos++] = 0x80 | n;
+  } else if (n < 0x10000) {
+    if (pos + 3 > end) return false;
+    out[pos] = 0xde;
+    out.writeUInt16BE(n, pos + 1);
+    pos += 3;
+  } else {
+    return false;
+  }
+  for (let i = 0; i < n; i++) {
+    const key = keys[i] as string;
+    // A peer refuses a __proto__ key: Codec.encode says so.
+    if (key === '__proto__' || !str(key) || !value(o[key])) return false;
+  }
+  return true;
 }
 
 /** Bytes as msgpackr writes a Buffer or a plain Uint8Array: bin 8, 16 or 32 and the bytes. */
@@ -277,9 +329,10 @@ let seenEvent = '';
  * (Codec.flatBytes: every value takes a byte, so a message that short holds no string,
  * collection or value count over a limit), and passes `maxFrames`.
  */
-export function readFlat(message: Uint8Array, maxFrames: number): Frame[] | undefined {
+export function readFlat(message: Uint8Array, maxFrames: number, nesting = 0): Frame[] | undefined {
   inp = message;
   at = 0;
+  readNestLeft = nesting;
   stop = message.length;
   const frames: Frame[] = [];
   try {
@@ -296,6 +349,9 @@ export function readFlat(message: Uint8Array, maxFrames: number): Frame[] | unde
 }
 
 const EMPTY_IN = new Uint8Array(0);
+
+/** Collections that may still be opened inside the value being read (readFlat's nesting). */
+let readNestLeft = 0;
 
 function readFrame(): Frame | undefined {
   if (stop - at < 2) return undefined;
@@ -441,7 +497,13 @@ function readNames(): boolean {
 }
 
 function readList(): unknown[] | undefined {
-  if (at >= stop) return undefined;
+  const list = readItems();
+  return list === NOT_FLAT ? undefined : list;
+}
+
+/** An array at `at` (header and values), or NOT_FLAT. */
+function readItems(): unknown[] | typeof NOT_FLAT {
+  if (at >= stop) return NOT_FLAT;
   const t = inp[at] as number;
   let n: number;
   if (t >= 0x90 && t <= 0x9f) {
@@ -450,18 +512,54 @@ function readList(): unknown[] | undefined {
   } else if (t === 0xdc && stop - at >= 3) {
     n = ((inp[at + 1] as number) << 8) | (inp[at + 2] as number);
     at += 3;
-  } else return undefined;
-  if (n > stop - at) return undefined;
+  } else return NOT_FLAT;
+  if (n > stop - at) return NOT_FLAT;
   const list: unknown[] = new Array(n);
   for (let i = 0; i < n; i++) {
     const v = readValue();
-    if (v === NOT_FLAT) return undefined;
+    if (v === NOT_FLAT) return NOT_FLAT;
     list[i] = v;
   }
   return list;
 }
 
-/** A number, ASCII string, boolean, null, undefined or bytes as msgpackr reads it; else NOT_FLAT. */
+/** A map at `at` with ASCII keys (not __proto__) as a plain object, or NOT_FLAT. */
+function readMap(): Record<string, unknown> | typeof NOT_FLAT {
+  const t = inp[at] as number;
+  let n: number;
+  if (t >= 0x80 && t <= 0x8f) {
+    n = t & 0x0f;
+    at++;
+  } else if (t === 0xde && stop - at >= 3) {
+    n = ((inp[at + 1] as number) << 8) | (inp[at + 2] as number);
+    at += 3;
+  } else return NOT_FLAT;
+  if (2 * n > stop - at) return NOT_FLAT;
+  const o: Record<string, unknown> = {};
+  for (let i = 0; i < n; i++) {
+    const key = readStr();
+    if (key === undefined || key === '__proto__') return NOT_FLAT;
+    const v = readValue();
+    if (v === NOT_FLAT) return NOT_FLAT;
+    o[key] = v;
+  }
+  return o;
+}
+
+/** An array or map inside a value, while the nesting allows another level; else NOT_FLAT. */
+function readNested(): unknown {
+  if (readNestLeft === 0) return NOT_FLAT;
+  readNestLeft--;
+  const t = inp[at] as number;
+  const v = t <= 0x8f || t === 0xde ? readMap() : readItems();
+  readNestLeft++;
+  return v;
+}
+
+/**
+ * A number, ASCII string, boolean, null, undefined, bytes, or (within the nesting) an array
+ * or a map of them, as msgpackr reads it; else NOT_FLAT.
+ */
 function readValue(): unknown {
   if (at >= stop) return NOT_FLAT;
   const t = inp[at] as number;
@@ -477,6 +575,7 @@ function readValue(): unknown {
     const s = readStr();
     return s === undefined ? NOT_FLAT : s;
   }
+  if (t <= 0x9f || t === 0xdc || t === 0xde) return readNested();
   const left = stop - at;
   switch (t) {
     case 0xc0:

@@ -149,10 +149,127 @@ describe('flat frames', () => {
       origin: '',
     });
     for (let i = 1; i <= 3; i++) assert.equal(batcher.addFlat(post(i)), encodeFrame(post(i)).length);
-    assert.equal(batcher.addFlat({ ...post(4), args: [{}] } as Frame), 0, 'not flat: nothing added');
+    assert.equal(batcher.addFlat({ ...post(4), args: [new Map()] } as Frame), 0, 'not flat: nothing added');
     batcher.flush();
     const seqs = sent.map((m) => codec.decode(m).map((f) => (f as { seq: number }).seq));
     assert.deepEqual(seqs, [[1, 2], [3]]);
+  });
+});
+
+/** Arguments with arrays and plain objects inside, each a level deeper than the last. */
+const NESTED: unknown[] = [
+  [],
+  {},
+  [1, 'two', null, undefined, true, Buffer.from([3])],
+  { id: 'k1.j7', argv: ['/bin/echo', 'x'] },
+  { a: 1, b: undefined, c: null, '': 'empty key', 'x-y': [1.5, -3] },
+  Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`k${i}`, i])),
+  Array.from({ length: 20 }, (_, i) => ({ n: i })),
+  [[1, [2]]],
+  { deep: { deeper: { deepest: 1 } } },
+];
+
+describe('flat frames with arrays and objects inside (nesting)', () => {
+  const codec = new Codec();
+  const nesting = codec.flatNesting;
+  const post = (args: unknown[]): Frame =>
+    ({ type: FrameType.Post, seq: 1, from: 'a', to: 'b', event: 'e', args, dest: '', origin: '' }) as Frame;
+  const depthOf = (v: unknown): number =>
+    Array.isArray(v)
+      ? 1 + Math.max(0, ...v.map(depthOf))
+      : v !== null && typeof v === 'object' && !(v instanceof Uint8Array)
+        ? 1 + Math.max(0, ...Object.values(v).map(depthOf))
+        : 0;
+
+  it('are written as msgpackr writes them, read as it reads them, up to the nesting and no deeper', () => {
+    assert.equal(nesting, 2, 'the default limits allow two levels');
+    for (const v of NESTED) {
+      const frame = post([v, 7]);
+      const label = JSON.stringify(v)?.slice(0, 60);
+      const out = Buffer.alloc(FLAT_MAX_BYTES + 16);
+      const n = writeFlat(frame, out, 8, FLAT_MAX_BYTES, nesting);
+      const bytes = encodeFrame(frame);
+      if (depthOf(v) <= nesting) {
+        assert.ok(n > 0, `written flat: ${label}`);
+        assert.deepEqual(out.subarray(8, 8 + n), bytes, label);
+        assert.deepEqual(readFlat(bytes, 1024, nesting), reference.decode(bytes), label);
+      } else {
+        assert.equal(n, 0, `deeper than the nesting: ${label}`);
+        assert.equal(readFlat(bytes, 1024, nesting), undefined, `deeper than the nesting: ${label}`);
+      }
+      // Without nesting (the default) nothing with a collection inside is flat.
+      assert.equal(writeFlat(frame, out, 8, FLAT_MAX_BYTES), 0, label);
+      assert.equal(readFlat(bytes, 1024), undefined, label);
+      assert.deepEqual(codec.decode(bytes), reference.decode(bytes), label);
+    }
+    const reply = {
+      type: FrameType.Reply,
+      seq: 3,
+      callId: 4,
+      value: { ok: [1, 2] },
+      dest: '',
+      origin: '',
+    } as Frame;
+    assert.deepEqual(readFlat(encodeFrame(reply), 1024, nesting), [reply]);
+  });
+
+  it('leave to msgpackr and the scan what a peer must refuse or what is not plain data', () => {
+    const out = Buffer.alloc(FLAT_MAX_BYTES + 16);
+    const notFlat: unknown[] = [
+      JSON.parse('{"__proto__": {"admin": true}}'),
+      { é: 1 },
+      new Map([['a', 1]]),
+      new (class Point {
+        x = 1;
+      })(),
+      Object.create(null),
+      [1n],
+      {
+        get boom(): number {
+          throw new Error('a getter that throws');
+        },
+      },
+    ];
+    notFlat.forEach((v, i) => assert.equal(writeFlat(post([v]), out, 0, FLAT_MAX_BYTES, 2), 0, `case ${i}`));
+    // A peer's __proto__ key: not read flat, and the scan refuses it.
+    const proto = packr.pack([32, 1, 'a', 'b', 'e', [JSON.parse('{"__proto__": 1}')], '', '']);
+    assert.equal(readFlat(proto, 1024, 2), undefined);
+    assert.throws(() => codec.decode(proto), { code: 'IKC_ERR_FORBIDDEN_VALUE' });
+    // A map whose key is not a string, or whose count runs past the message.
+    assert.equal(
+      readFlat(packr.pack([32, 1, 'a', 'b', 'e', [new Map([[1, 2]])], '', '']), 1024, 2),
+      undefined,
+    );
+    assert.equal(
+      readFlat(Buffer.from([0x98, 32, 1, 0xa1, 0x61, 0xa1, 0x62, 0xa1, 0x65, 0x91, 0x8f]), 1024, 2),
+      undefined,
+    );
+  });
+
+  it('never write a frame a peer with the same maxDepth refuses, whatever the limit', () => {
+    const values: unknown[] = [
+      undefined,
+      [undefined],
+      { a: [undefined] },
+      [[[undefined]]],
+      { a: { b: { c: 1 } } },
+    ];
+    for (const maxDepth of [3, 4, 5, 6]) {
+      const limited = new Codec({ limits: { maxDepth } });
+      assert.equal(limited.flatNesting, Math.min(2, maxDepth - 3));
+      for (const v of values) {
+        const sent: Buffer[] = [];
+        const batcher = new FrameBatcher((m) => sent.push(Buffer.from(m)), limited);
+        const n = batcher.addFlat(post([v]));
+        batcher.flush();
+        const label = `maxDepth ${maxDepth}: ${JSON.stringify(v)}`;
+        if (n === 0) continue;
+        assert.deepEqual(limited.decode(sent[0] as Buffer), [post([v])], label);
+        assert.doesNotThrow(() => scanMessage(sent[0] as Buffer, limited.limits), label);
+      }
+    }
+    // And with nesting 0 the old rule stands: flat frames hold no collection at all.
+    assert.equal(new Codec({ limits: { maxDepth: 3 } }).flatNesting, 0);
   });
 });
 
