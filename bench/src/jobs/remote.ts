@@ -292,12 +292,25 @@ async function ping(s: RemoteSetup, i: number): Promise<number> {
   return Number(process.hrtime.bigint() - t0) / 1e6;
 }
 
+/**
+ * A round trip in a fork's conditions, ms: a call that blocks beta for `ms` (as the spawn of
+ * a local start blocks it, while alpha waits idle as it does for a first byte), less the time
+ * beta held it.
+ */
+async function heldPing(s: RemoteSetup, ms: number): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  const held = (await s.alpha.call(s.ping, 'hold', ms)) as number;
+  return Number(process.hrtime.bigint() - t0) / 1e6 - held;
+}
+
 interface StartRound {
   /** Medians, ms: fork to first byte, local on alpha, local on beta, remote; a call after each start. */
   alpha: number;
   beta: number;
   remote: number;
   ping: number;
+  /** Median ms of a call that blocks beta as long as the triple's local start on beta, less that time. */
+  held: number;
   /** Medians of the differences of each start's triple, ms: remote − local on beta, on alpha. */
   overBeta: number;
   overAlpha: number;
@@ -305,7 +318,8 @@ interface StartRound {
 
 /**
  * STARTS triples of starts, one after the other: local on alpha, local on beta (timed
- * there, asked over the control channel), remote; then one remote call. Differences are
+ * there, asked over the control channel), remote; then one remote call, and one that blocks
+ * beta as long as its local start took. Differences are
  * taken within each triple, so a slow moment of the machine hits all three.
  */
 async function startRound(s: RemoteSetup): Promise<StartRound> {
@@ -313,17 +327,21 @@ async function startRound(s: RemoteSetup): Promise<StartRound> {
   const beta: number[] = [];
   const remote: number[] = [];
   const pings: number[] = [];
+  const held: number[] = [];
   for (let i = 0; i < STARTS; i++) {
     alpha.push(await firstByteMs(s.jobs));
-    beta.push(await s.beta.request<number>('firstByte'));
+    const local = await s.beta.request<number>('firstByte');
+    beta.push(local);
     remote.push(await firstByteMs(s.jobs, BETA));
     pings.push(await ping(s, i));
+    held.push(await heldPing(s, local));
   }
   return {
     alpha: median(alpha),
     beta: median(beta),
     remote: median(remote),
     ping: median(pings),
+    held: median(held),
     overBeta: median(remote.map((x, i) => x - (beta[i] as number))),
     overAlpha: median(remote.map((x, i) => x - (alpha[i] as number))),
   };
@@ -341,9 +359,22 @@ const LOCAL_BETA = 'local on beta: beta.jobs.fork, timed in beta';
 const REMOTE_START = "remote: alpha.jobs.fork({ on: 'beta' }), timed in alpha";
 const RTT_LOOP = 'round trip alpha → beta → alpha (call ping.echo), back to back';
 const RTT_IDLE = 'round trip, one call after each start';
+const RTT_HELD = 'round trip, beta blocked as long as its local start (less the block)';
 
 export async function benchRemoteStart(s: RemoteSetup): Promise<boolean> {
-  const names = ['alpha', 'beta', 'remote', 'over', 'rtt', 'idle', 'diff', 'diffAlpha', 'diffIdle'] as const;
+  const names = [
+    'alpha',
+    'beta',
+    'remote',
+    'over',
+    'rtt',
+    'idle',
+    'held',
+    'diff',
+    'diffAlpha',
+    'diffIdle',
+    'diffHeld',
+  ] as const;
   type Name = (typeof names)[number];
   const results = Object.fromEntries(names.map((n) => [n, [] as number[]])) as Record<Name, number[]>;
   await withTimeout(startRound(s), 'warm-up');
@@ -359,9 +390,11 @@ export async function benchRemoteStart(s: RemoteSetup): Promise<boolean> {
     results.over.push(round.overBeta);
     results.rtt.push(rtt);
     results.idle.push(round.ping);
+    results.held.push(round.held);
     results.diff.push(round.overBeta / rtt);
     results.diffAlpha.push(round.overAlpha / rtt);
     results.diffIdle.push(round.overBeta / round.ping);
+    results.diffHeld.push(round.overBeta / round.held);
   }
   const m = (name: Name) => median(results[name]);
   const target = `≤ ${FIRST_BYTE_TARGET_RTTS}`;
@@ -372,15 +405,18 @@ export async function benchRemoteStart(s: RemoteSetup): Promise<boolean> {
     { name: 'remote − local on beta (median of each triple’s difference)', value: m('over'), unit: 'ms' },
     { name: RTT_LOOP, value: m('rtt'), unit: 'ms' },
     { name: RTT_IDLE, value: m('idle'), unit: 'ms', baseline: RTT_LOOP },
+    { name: RTT_HELD, value: m('held'), unit: 'ms', baseline: RTT_LOOP },
     { name: 'remote − local on beta, in back-to-back round trips', value: m('diff'), unit: 'RTT', target },
     { name: 'remote − local on alpha, in back-to-back round trips', value: m('diffAlpha'), unit: 'RTT' },
     { name: 'remote − local on beta, in after-start round trips', value: m('diffIdle'), unit: 'RTT' },
+    { name: 'remote − local on beta, in held round trips', value: m('diffHeld'), unit: 'RTT' },
   ]);
   const perRun = (name: Name, digits = 2) => results[name].map((x) => x.toFixed(digits)).join(', ');
   const rss = await s.beta.request<Mem>('mem');
   console.log(
     `- runs: local on alpha ${perRun('alpha')} ms; local on beta ${perRun('beta')} ms; remote ${perRun('remote')} ms; ` +
-      `round trip ${perRun('rtt', 3)} ms back to back, ${perRun('idle', 3)} ms after a start; ` +
+      `round trip ${perRun('rtt', 3)} ms back to back, ${perRun('idle', 3)} ms after a start, ` +
+      `${perRun('held', 3)} ms held; ` +
       `remote − local on beta ${perRun('over')} ms, ${perRun('diff', 1)} RTT\n` +
       `- RSS now (a fork's cost grows with the forking process's): alpha ${fmt(process.memoryUsage.rss() / MIB)} MiB, ` +
       `beta ${fmt(rss.rss / MIB)} MiB`,
