@@ -190,7 +190,7 @@ export class Codec {
     if (message.length === 0) throw new WireError('IKC_ERR_FRAME_TRUNCATED', 'the message is empty');
     // A message of flat frames short enough to break no count limit is read in one pass.
     if (message.length <= this.flatBytes) {
-      const frames = readFlat(message, this.limits.maxFramesPerBatch, this.flatNesting);
+      const frames = readFlat(message, this.limits.maxFramesPerBatch, this.flatNesting, this.#hooks?.fromRef);
       if (frames !== undefined) return frames;
     }
     const count = scanMessage(message, this.limits);

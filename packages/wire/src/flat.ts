@@ -14,6 +14,7 @@
  * reports what was wrong with it.
  */
 import { type Frame, FrameType } from './frames.js';
+import { ExtType, SessionRef, sessionRefOf } from './values.js';
 
 /** The most bytes a frame written here may take: a larger one goes through msgpackr. */
 export const FLAT_MAX_BYTES = 4096;
@@ -173,10 +174,24 @@ function value(v: unknown): boolean {
         return true;
       }
       if (v.constructor === Array || v.constructor === Object) return nested(v);
-      return bin(v);
+      return v instanceof Uint8Array ? bin(v) : ref(v);
     default:
       return false;
   }
+}
+
+/**
+ * A session (an instance of a class registered with registerSessionClass) as msgpackr writes
+ * its extension: the one-byte tag `d4 01 00`, then `[kernel, session]`, ASCII strings.
+ */
+function ref(v: object): boolean {
+  const r = sessionRefOf(v);
+  if (r === undefined || pos + 4 > end) return false;
+  out[pos++] = 0xd4;
+  out[pos++] = ExtType.SessionRef;
+  out[pos++] = 0;
+  out[pos++] = 0x92;
+  return str(r.kernel) && str(r.session);
 }
 
 /** An Array or plain Object inside an argument, while the nesting allows another level. */
@@ -329,10 +344,16 @@ let seenEvent = '';
  * (Codec.flatBytes: every value takes a byte, so a message that short holds no string,
  * collection or value count over a limit), and passes `maxFrames`.
  */
-export function readFlat(message: Uint8Array, maxFrames: number, nesting = 0): Frame[] | undefined {
+export function readFlat(
+  message: Uint8Array,
+  maxFrames: number,
+  nesting = 0,
+  fromRef?: (ref: SessionRef) => unknown,
+): Frame[] | undefined {
   inp = message;
   at = 0;
   readNestLeft = nesting;
+  refsRead = false;
   stop = message.length;
   const frames: Frame[] = [];
   try {
@@ -342,6 +363,10 @@ export function readFlat(message: Uint8Array, maxFrames: number, nesting = 0): F
       if (frame === undefined) return undefined;
       frames.push(frame);
     }
+    // Session references become what the codec's hook makes of them (a proxy, say) only now
+    // that the whole message was read flat: a message that goes the general way after all is
+    // mapped once, there.
+    if (refsRead && fromRef) for (const frame of frames) mapRefs(frame, fromRef);
     return frames;
   } finally {
     inp = EMPTY_IN; // do not keep the peer's message alive
@@ -352,6 +377,26 @@ const EMPTY_IN = new Uint8Array(0);
 
 /** Collections that may still be opened inside the value being read (readFlat's nesting). */
 let readNestLeft = 0;
+/** Whether the message read so far held a session reference. */
+let refsRead = false;
+
+/** Replaces the SessionRefs in a flat frame's arguments or value with `fromRef(ref)`. */
+function mapRefs(frame: Frame, fromRef: (ref: SessionRef) => unknown): void {
+  if (frame.type === FrameType.Post || frame.type === FrameType.Call) mapIn(frame.args as unknown[], fromRef);
+  else if (frame.type === FrameType.Reply) frame.value = mapValue(frame.value, fromRef);
+}
+
+function mapValue(v: unknown, fromRef: (ref: SessionRef) => unknown): unknown {
+  if (v instanceof SessionRef) return fromRef(v);
+  if (typeof v === 'object' && v !== null && !(v instanceof Uint8Array))
+    mapIn(v as Record<string, unknown>, fromRef);
+  return v;
+}
+
+function mapIn(c: unknown[] | Record<string, unknown>, fromRef: (ref: SessionRef) => unknown): void {
+  if (Array.isArray(c)) for (let i = 0; i < c.length; i++) c[i] = mapValue(c[i], fromRef);
+  else for (const k of Object.keys(c)) c[k] = mapValue(c[k], fromRef);
+}
 
 function readFrame(): Frame | undefined {
   if (stop - at < 2) return undefined;
@@ -546,6 +591,19 @@ function readMap(): Record<string, unknown> | typeof NOT_FLAT {
   return o;
 }
 
+/** A session reference after its tag: `[kernel, session]`, two ASCII strings; else NOT_FLAT. */
+function readRef(): unknown {
+  at += 3;
+  if (at >= stop || inp[at] !== 0x92) return NOT_FLAT;
+  at++;
+  const kernel = readStr();
+  if (kernel === undefined) return NOT_FLAT;
+  const session = readStr();
+  if (session === undefined) return NOT_FLAT;
+  refsRead = true;
+  return new SessionRef(kernel, session);
+}
+
 /** An array or map inside a value, while the nesting allows another level; else NOT_FLAT. */
 function readNested(): unknown {
   if (readNestLeft === 0) return NOT_FLAT;
@@ -634,10 +692,14 @@ function readValue(): unknown {
       return bytes;
     }
     case 0xd4:
+      if (left < 3 || inp[at + 2] !== 0) return NOT_FLAT;
       // msgpackr's undefined: fixext 1 of type 0 and a zero byte.
-      if (left < 3 || inp[at + 1] !== 0 || inp[at + 2] !== 0) return NOT_FLAT;
-      at += 3;
-      return undefined;
+      if (inp[at + 1] === 0) {
+        at += 3;
+        return undefined;
+      }
+      if (inp[at + 1] === ExtType.SessionRef) return readRef();
+      return NOT_FLAT;
     default:
       return NOT_FLAT;
   }

@@ -158,6 +158,23 @@ export function swapValueHooks(hooks: ValueHooks | undefined): ValueHooks | unde
   return previous;
 }
 
+/** Classes whose instances are session references on the wire (registerSessionClass). */
+const sessionClasses: {
+  Class: abstract new (...args: never[]) => unknown;
+  toRef: (value: unknown) => SessionRef;
+}[] = [];
+
+/**
+ * The reference `value` is written as, when it is an instance of a registered session class
+ * (and not an Error, which the Error extension takes); else undefined. For the flat writer:
+ * the same answer msgpackr's extension table gives.
+ */
+export function sessionRefOf(value: object): SessionRef | undefined {
+  if (value instanceof Error) return undefined;
+  for (const { Class, toRef } of sessionClasses) if (value instanceof Class) return toRef(value);
+  return undefined;
+}
+
 function readSessionRef(data: unknown): unknown {
   if (!Array.isArray(data) || data.length < 2 || typeof data[0] !== 'string' || typeof data[1] !== 'string') {
     throw new WireError('IKC_ERR_FRAME_MALFORMED', 'a session reference must be [kernel, session] strings');
@@ -184,6 +201,8 @@ export function registerSessionClass<T>(
   Class: abstract new (...args: never[]) => T,
   toRef: (value: T) => SessionRef,
 ): void {
+  // Looked up newest first, as msgpackr looks up its extensions.
+  sessionClasses.unshift({ Class, toRef: toRef as (value: unknown) => SessionRef });
   addExtension({
     Class,
     type: ExtType.SessionRef,

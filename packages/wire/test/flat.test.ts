@@ -8,6 +8,7 @@ import { DEFAULT_LIMITS } from '../src/limits.js';
 import { packr, unpackr } from '../src/msgpack.js';
 import { frameFromWire } from '../src/positional.js';
 import { scanMessage } from '../src/scan.js';
+import { SessionRef } from '../src/values.js';
 
 /** Every kind of value the flat writer takes, at the edges of each msgpack form. */
 const VALUES: unknown[] = [
@@ -270,6 +271,59 @@ describe('flat frames with arrays and objects inside (nesting)', () => {
     }
     // And with nesting 0 the old rule stands: flat frames hold no collection at all.
     assert.equal(new Codec({ limits: { maxDepth: 3 } }).flatNesting, 0);
+  });
+});
+
+describe('flat frames with session references', () => {
+  const refs = [
+    new SessionRef('k1abc', 'k1abc.s7'),
+    new SessionRef('', ''),
+    new SessionRef('beta', 'x'.repeat(40)),
+  ];
+  const post = (args: unknown[]): Frame =>
+    ({ type: FrameType.Post, seq: 1, from: 'a', to: 'b', event: 'e', args, dest: '', origin: '' }) as Frame;
+
+  it('are written as msgpackr writes the extension, and read back as references', () => {
+    const out = Buffer.alloc(FLAT_MAX_BYTES + 16);
+    const frames = [
+      post([refs[0], 1]),
+      post([{ reply: refs[1], list: [refs[2]] }]),
+      { type: FrameType.Reply, seq: 2, callId: 3, value: refs[0], dest: '', origin: '' } as Frame,
+    ];
+    for (const frame of frames) {
+      const n = writeFlat(frame, out, 0, FLAT_MAX_BYTES, 2);
+      const bytes = encodeFrame(frame);
+      assert.ok(n > 0, 'written flat');
+      assert.deepEqual(out.subarray(0, n), bytes);
+      const read = readFlat(bytes, 1024, 2) as Frame[];
+      assert.deepEqual(read, reference.decode(bytes));
+      assert.deepEqual(read, [frame]);
+    }
+    // A session id that is not ASCII goes the general way.
+    assert.equal(writeFlat(post([new SessionRef('k', 'é')]), out, 0, FLAT_MAX_BYTES, 2), 0);
+    assert.equal(readFlat(encodeFrame(post([new SessionRef('k', 'é')])), 1024, 2), undefined);
+  });
+
+  it('become what the codec’s fromRef makes of them, once each, and only for a message read flat', () => {
+    const seen: string[] = [];
+    const codec = new Codec({
+      fromRef: (r) => {
+        seen.push(r.session);
+        return { proxy: r.session };
+      },
+    });
+    const read = codec.decode(encodeFrame(post([refs[0], { to: refs[2] }, [refs[1]]])));
+    assert.deepEqual((read[0] as unknown as { args: unknown[] }).args, [
+      { proxy: 'k1abc.s7' },
+      { to: { proxy: 'x'.repeat(40) } },
+      [{ proxy: '' }],
+    ]);
+    assert.deepEqual(seen, ['k1abc.s7', 'x'.repeat(40), '']);
+    // A reference, then a value that is not flat: the general way maps the reference, once.
+    seen.length = 0;
+    const general = codec.decode(encodeFrame(post([refs[0], new Map([[1, 2]])])));
+    assert.deepEqual((general[0] as unknown as { args: unknown[] }).args[0], { proxy: 'k1abc.s7' });
+    assert.deepEqual(seen, ['k1abc.s7']);
   });
 });
 
