@@ -132,20 +132,24 @@ function list(args: unknown): boolean {
   return items(args);
 }
 
+/** A collection's header for `n` entries: the fix form (`fix | n`) below 16, else the 16-bit one. */
+function header(n: number, fix: number, wide: number): boolean {
+  if (n < 16) {
+    if (pos >= end) return false;
+    out[pos++] = fix | n;
+    return true;
+  }
+  if (n >= 0x10000 || pos + 3 > end) return false;
+  out[pos] = wide;
+  out.writeUInt16BE(n, pos + 1);
+  pos += 3;
+  return true;
+}
+
 /** An array's header and its values, as msgpackr writes an Array. */
 function items(args: readonly unknown[]): boolean {
   const n = args.length;
-  if (n < 16) {
-    if (pos >= end) return false;
-    out[pos++] = 0x90 | n;
-  } else if (n < 0x10000) {
-    if (pos + 3 > end) return false;
-    out[pos] = 0xdc;
-    out.writeUInt16BE(n, pos + 1);
-    pos += 3;
-  } else {
-    return false;
-  }
+  if (!header(n, 0x90, 0xdc)) return false;
   for (let i = 0; i < n; i++) if (!value(args[i])) return false;
   return true;
 }
@@ -207,17 +211,7 @@ function nested(v: object): boolean {
 function map(o: Record<string, unknown>): boolean {
   const keys = Object.keys(o);
   const n = keys.length;
-  if (n < 16) {
-    if (pos >= end) return false;
-    out[pos++] = 0x80 | n;
-  } else if (n < 0x10000) {
-    if (pos + 3 > end) return false;
-    out[pos] = 0xde;
-    out.writeUInt16BE(n, pos + 1);
-    pos += 3;
-  } else {
-    return false;
-  }
+  if (!header(n, 0x80, 0xde)) return false;
   for (let i = 0; i < n; i++) {
     const key = keys[i] as string;
     // A peer refuses a __proto__ key: Codec.encode says so.
@@ -546,19 +540,24 @@ function readList(): unknown[] | undefined {
   return list === NOT_FLAT ? undefined : list;
 }
 
+/** The entry count of a collection whose header (fix form `fix`…`fix | 15`, or the 16-bit
+ * `wide`) is at `at`, moving past it; or -1. */
+function readHeader(fix: number, wide: number): number {
+  if (at >= stop) return -1;
+  const t = inp[at] as number;
+  if (t >= fix && t <= (fix | 0x0f)) {
+    at++;
+    return t & 0x0f;
+  }
+  if (t !== wide || stop - at < 3) return -1;
+  at += 3;
+  return ((inp[at - 2] as number) << 8) | (inp[at - 1] as number);
+}
+
 /** An array at `at` (header and values), or NOT_FLAT. */
 function readItems(): unknown[] | typeof NOT_FLAT {
-  if (at >= stop) return NOT_FLAT;
-  const t = inp[at] as number;
-  let n: number;
-  if (t >= 0x90 && t <= 0x9f) {
-    n = t & 0x0f;
-    at++;
-  } else if (t === 0xdc && stop - at >= 3) {
-    n = ((inp[at + 1] as number) << 8) | (inp[at + 2] as number);
-    at += 3;
-  } else return NOT_FLAT;
-  if (n > stop - at) return NOT_FLAT;
+  const n = readHeader(0x90, 0xdc);
+  if (n < 0 || n > stop - at) return NOT_FLAT;
   const list: unknown[] = new Array(n);
   for (let i = 0; i < n; i++) {
     const v = readValue();
@@ -570,16 +569,8 @@ function readItems(): unknown[] | typeof NOT_FLAT {
 
 /** A map at `at` with ASCII keys (not __proto__) as a plain object, or NOT_FLAT. */
 function readMap(): Record<string, unknown> | typeof NOT_FLAT {
-  const t = inp[at] as number;
-  let n: number;
-  if (t >= 0x80 && t <= 0x8f) {
-    n = t & 0x0f;
-    at++;
-  } else if (t === 0xde && stop - at >= 3) {
-    n = ((inp[at + 1] as number) << 8) | (inp[at + 2] as number);
-    at += 3;
-  } else return NOT_FLAT;
-  if (2 * n > stop - at) return NOT_FLAT;
+  const n = readHeader(0x80, 0xde);
+  if (n < 0 || 2 * n > stop - at) return NOT_FLAT;
   const o: Record<string, unknown> = {};
   for (let i = 0; i < n; i++) {
     const key = readStr();
