@@ -11,8 +11,8 @@
  */
 import { createServer, type IncomingMessage } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
-import type { TLSSocket } from 'node:tls';
+import { type AddressInfo, isIP } from 'node:net';
+import { type ConnectionOptions, connect as connectTls, type TLSSocket } from 'node:tls';
 import { type ClientOptions, WebSocket } from 'ws';
 import type { Conn, ConnectOptions, Listener, Transport, TransportOptions } from '../transport.js';
 import { connectAttempt } from './connect-attempt.js';
@@ -119,19 +119,42 @@ export class WsTcpTransport implements Transport {
     const tls = this.#tls;
     const url = `${tls ? 'wss' : 'ws'}://${formatHostPort(host, port)}/`;
     return connectAttempt(address, options, (ok, fail) => {
+      // Whether the TLS handshake finished: a listener that refuses our certificate closes
+      // the connection only after it (TLS 1.3), which ws reports as a bare "socket hang up".
+      let handshook = false;
+      let upgraded = false;
+      const createConnection = (opts: ConnectionOptions & { path?: string; host?: string }): TLSSocket => {
+        // What ws's own tlsConnect does, plus the handshake's end.
+        opts.path = undefined;
+        if (!opts.servername && opts.servername !== '')
+          opts.servername = isIP(opts.host ?? '') ? '' : opts.host;
+        const socket = connectTls(opts);
+        socket.once('secureConnect', () => {
+          handshook = true;
+        });
+        return socket;
+      };
       const ws = new WebSocket(url, {
         ...wsSocketOptions(this.options),
         followRedirects: false,
-        ...(tls ? { ...tlsOptions(tls), rejectUnauthorized: true, checkServerIdentity: anyHost } : {}),
+        ...(tls
+          ? {
+              ...tlsOptions(tls),
+              rejectUnauthorized: true,
+              checkServerIdentity: anyHost,
+              createConnection: createConnection as unknown as ClientOptions['createConnection'],
+            }
+          : {}),
       });
       let remote = formatHostPort(host, port);
       ws.once('upgrade', (res) => {
+        upgraded = true;
         const { remoteAddress, remotePort } = res.socket;
         if (remoteAddress !== undefined && remotePort !== undefined) {
           remote = formatHostPort(remoteAddress, remotePort);
         }
       });
-      const onError = (err: Error): void => fail(err);
+      const onError = (err: Error): void => fail(handshook && !upgraded ? refusedAfterHandshake(err) : err);
       ws.on('error', onError);
       ws.once('open', () => {
         ws.off('error', onError);
@@ -142,4 +165,16 @@ export class WsTcpTransport implements Transport {
       return () => ws.terminate();
     });
   }
+}
+
+/** A connection the TLS listener closed after the handshake, before answering the upgrade. */
+function refusedAfterHandshake(err: Error): Error {
+  const code = (err as { code?: unknown }).code ?? 'ECONNRESET';
+  return Object.assign(
+    new Error(
+      `the listener closed the connection after the TLS handshake, before the WebSocket upgrade (${err.message}): it most likely refused this kernel's certificate, and its log says why`,
+      { cause: err },
+    ),
+    { code },
+  );
 }
