@@ -15,4 +15,5 @@ export {
 } from './defaults.js';
 export { configError, expandEnv } from './expand.js';
 export { type LoadedConfig, type LoadOptions, loadConfig } from './load.js';
+export { PEM_START, readPem } from './pem.js';
 export { type Config, type ConfigInput, configSchema } from './schema.js';

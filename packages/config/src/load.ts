@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { IkcError } from '@ikc/wire';
@@ -6,6 +6,7 @@ import { cosmiconfig, defaultLoaders } from 'cosmiconfig';
 import type { z } from 'zod';
 import { defaultKernelName, defaultMaxProc, defaultSocketPath } from './defaults.js';
 import { configError, expandEnv } from './expand.js';
+import { readPem } from './pem.js';
 import { type Config, type ConfigInput, configSchema, LEVELS } from './schema.js';
 
 export interface LoadOptions {
@@ -158,15 +159,8 @@ function tlsFiles(
   const out = { cert: '', key: '', ca: '' };
   for (const key of ['cert', 'key', 'ca'] as const) {
     const file = isAbsolute(tls[key]) ? tls[key] : resolve(base, tls[key]);
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (err) {
-      throw configError(where, ['kernel', 'tls', key], `cannot read ${file}: ${(err as Error).message}`);
-    }
-    if (!/^\s*-----BEGIN /.test(text)) {
-      throw configError(where, ['kernel', 'tls', key], `${file} is not a PEM file (no "-----BEGIN" line)`);
-    }
+    const pem = readPem(file);
+    if ('problem' in pem) throw configError(where, ['kernel', 'tls', key], pem.problem);
     out[key] = file;
   }
   return out;

@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { hostname } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { type Config, DEFAULTS, defaultSocketPath, loadConfig } from '@ikc/config';
+import { type Config, DEFAULTS, defaultSocketPath, loadConfig, PEM_START, readPem } from '@ikc/config';
 import { JOB_SERVICE, type JobContext, JobService, Jobs, type LeafGrant, type Placement } from '@ikc/jobs';
 import { Kernel, type SessionDefinition } from '@ikc/kernel';
 import { IkcError, type KernelRole } from '@ikc/wire';
@@ -129,8 +128,6 @@ export function transportFor(
   return { transport: tcpTransport, address };
 }
 
-const PEM = /^\s*-----BEGIN /;
-
 /**
  * Reads `kernel.tls`: each of cert, key and ca from its file (relative to `baseDir`) unless it
  * is PEM already. A missing or unreadable file, or one that is not PEM, is an error that
@@ -140,7 +137,7 @@ export function readTls(tls: TlsFiles, baseDir = process.cwd()): TlsMaterial {
   const out: Partial<TlsMaterial> = {};
   for (const key of ['cert', 'key', 'ca'] as const) {
     const value = (tls as unknown as Record<string, unknown>)[key];
-    if (Buffer.isBuffer(value) || (typeof value === 'string' && PEM.test(value))) {
+    if (Buffer.isBuffer(value) || (typeof value === 'string' && PEM_START.test(value))) {
       out[key] = value;
       continue;
     }
@@ -152,22 +149,14 @@ export function readTls(tls: TlsFiles, baseDir = process.cwd()): TlsMaterial {
       );
     }
     const file = resolve(baseDir, value);
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (err) {
-      throw new IkcError(
-        'IKC_ERR_INVALID_ARG',
-        `kernel.tls.${key}: cannot read ${file}: ${(err as Error).message}`,
-        { details: { key: `kernel.tls.${key}`, file }, cause: err },
-      );
-    }
-    if (!PEM.test(text)) {
-      throw new IkcError('IKC_ERR_INVALID_ARG', `kernel.tls.${key}: ${file} is not a PEM file`, {
+    const pem = readPem(file);
+    if ('problem' in pem) {
+      throw new IkcError('IKC_ERR_INVALID_ARG', `kernel.tls.${key}: ${pem.problem}`, {
         details: { key: `kernel.tls.${key}`, file },
+        ...(pem.cause === undefined ? {} : { cause: pem.cause }),
       });
     }
-    out[key] = text;
+    out[key] = pem.text;
   }
   return out as TlsMaterial;
 }
