@@ -6,7 +6,11 @@ import { describe, it } from 'node:test';
 import { encodeBatch } from '../src/batch.js';
 import { Codec } from '../src/codec.js';
 import { ERROR_CODES, WireError } from '../src/errors.js';
+import { readFlat } from '../src/flat.js';
 import { type Frame, FrameType } from '../src/frames.js';
+import { unpackr } from '../src/msgpack.js';
+import { frameFromWire } from '../src/positional.js';
+import { scanMessage } from '../src/scan.js';
 import { SessionRef } from '../src/values.js';
 import { prng, sampleFrames } from './samples.js';
 
@@ -148,5 +152,64 @@ describe('fuzzed input', () => {
       assert.ok((outcomes.get(code) ?? 0) > 0, `no input ended as ${code}: ${JSON.stringify([...outcomes])}`);
     }
     assert.ok(Date.now() - started < 60_000);
+  });
+});
+
+describe('fuzzed flat input', () => {
+  // The flat reader must never take what the scan and msgpackr refuse, and must give what
+  // they give for everything it does take: a differential check on mutated flat messages.
+  const FLAT_CASES = Math.ceil(CASES / 2);
+  it(`reads ${FLAT_CASES} mutated flat messages as the general way does, or leaves them to it`, () => {
+    const rand = prng(SEED ^ 0x5eed);
+    const post = (seq: number, args: unknown[]): Frame =>
+      ({
+        type: FrameType.Post,
+        seq,
+        from: 'k1.s2',
+        to: 'sink',
+        event: 'hit',
+        args,
+        dest: '',
+        origin: '',
+      }) as Frame;
+    const pool: Buffer[] = [
+      roomy.encode(post(1, [1, -1, 300, 'abc', true, null, undefined, 1.5])),
+      roomy.encode(post(2, [{ id: 'k1.j7', argv: ['/bin/echo', 'x'] }, [1, [2, 3]], { a: { b: 1 } }])),
+      roomy.encode(
+        post(3, [Buffer.from([1, 2, 3]), new SessionRef('k1', 'k1.s9'), { to: new SessionRef('b', 'c') }]),
+      ),
+      roomy.encode(post(4, [Buffer.alloc(300, 7), 'x'.repeat(40)])),
+      roomy.encode({
+        type: FrameType.Reply,
+        seq: 4,
+        callId: 9,
+        value: { ok: [true, 'x'] },
+        dest: '',
+        origin: '',
+      }),
+      encodeBatch([post(5, [{}]), post(6, [[]]), { type: FrameType.Ack, seq: 6 }], roomy),
+    ];
+    const limits = roomy.limits;
+    let taken = 0;
+    for (let n = 0; n < FLAT_CASES; n++) {
+      const input = mutate(pool[Math.floor(rand() * pool.length)]!, rand);
+      if (input.length === 0 || input.length > roomy.flatBytes) continue;
+      const flat = readFlat(input, limits.maxFramesPerBatch, roomy.flatNesting);
+      if (flat === undefined) continue;
+      taken++;
+      let general: Frame[];
+      try {
+        scanMessage(input, limits);
+        general = (unpackr.unpackMultiple(input) as unknown[]).map((v, i) => frameFromWire(v, i + 1));
+      } catch (err) {
+        assert.fail(
+          `seed ${SEED} case ${n}: read flat, refused the general way (${String(err)}): ${input.toString('hex')}`,
+        );
+      }
+      assert.deepEqual(flat, general, `seed ${SEED} case ${n}: ${input.toString('hex')}`);
+      if (pool.length < 200 && rand() < 0.1) pool.push(input); // mutants still flat breed more
+    }
+    // Worth something only if many mutants were still flat.
+    assert.ok(taken > FLAT_CASES / 50, `only ${taken} of ${FLAT_CASES} mutants were read flat`);
   });
 });
