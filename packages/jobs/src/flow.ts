@@ -7,8 +7,15 @@ import type { Readable, Writable } from 'node:stream';
  * than a window (plus a stream's own buffer) of one channel's data, whatever the link does.
  */
 
-/** Bytes a channel may have sent and not yet taken by its reader (the first credit). */
+/** Bytes a channel may have sent and not yet taken by its reader, at first (the first credit). */
 export const CHANNEL_WINDOW = 1024 * 1024;
+
+/**
+ * What a channel's window may grow to while its reader keeps up (it doubles at a credit
+ * step whenever data found the reader waiting): a fast stream is then not held to one
+ * window per credit round trip, and a slow reader's window stays at CHANNEL_WINDOW.
+ */
+export const MAX_CHANNEL_WINDOW = 8 * 1024 * 1024;
 
 /** Credit goes back in steps of at least this much, so a stream of small chunks costs few posts. */
 const CREDIT_STEP = CHANNEL_WINDOW / 4;
@@ -92,10 +99,18 @@ export class Outflow {
 /**
  * Writes what arrives into `sink` and gives credit back as the sink's reader takes it (a
  * write's callback runs once the chunk has moved on, which a full PassThrough delays).
+ * When data finds the reader waiting (nothing buffered in the sink), the link, not the
+ * reader, is what holds the stream back: the next grant also widens the window, doubling
+ * it up to MAX_CHANNEL_WINDOW.
  */
 export class Inflow {
   private taken = 0;
   private ended = false;
+  /** The credit the writer was given in all, less what the reader took: the window now. */
+  private window = CHANNEL_WINDOW;
+  /** Data found the sink empty since the last grant (the first chunk always does: not counted). */
+  private starved = false;
+  private granted = false;
 
   constructor(
     private readonly sink: Writable,
@@ -106,6 +121,7 @@ export class Inflow {
 
   data(chunk: Uint8Array): void {
     if (this.ended) return;
+    if (this.granted && this.sink.writableLength === 0 && readable(this.sink) === 0) this.starved = true;
     const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
     this.sink.write(bytes, () => this.took(bytes.length));
   }
@@ -119,8 +135,20 @@ export class Inflow {
   private took(bytes: number): void {
     this.taken += bytes;
     if (this.taken < CREDIT_STEP || this.ended) return;
-    const n = this.taken;
+    let n = this.taken;
     this.taken = 0;
+    if (this.starved && this.window < MAX_CHANNEL_WINDOW) {
+      const wider = Math.min(this.window, MAX_CHANNEL_WINDOW - this.window);
+      this.window += wider;
+      n += wider;
+    }
+    this.starved = false;
+    this.granted = true;
     this.grant(n);
   }
+}
+
+/** Bytes waiting on a sink's readable side (a PassThrough's), or 0 for a plain Writable. */
+function readable(sink: Writable): number {
+  return (sink as Writable & { readableLength?: number }).readableLength ?? 0;
 }

@@ -19,7 +19,7 @@ export {
 } from './channels.js';
 export { CHANNELS_ENV, jobChannels, openChannel, parseChannelsEnv } from './child.js';
 export type { AttemptExit, Execution, Launcher, LaunchRequest, LeafHost } from './execution.js';
-export { CHANNEL_WINDOW } from './flow.js';
+export { CHANNEL_WINDOW, MAX_CHANNEL_WINDOW } from './flow.js';
 export {
   Job,
   type JobControl,

@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { PassThrough } from 'node:stream';
+import { describe, it } from 'node:test';
+import { CHANNEL_WINDOW, Inflow, MAX_CHANNEL_WINDOW } from '../src/flow.js';
+
+const CHUNK = 64 * 1024;
+
+/**
+ * A writer that sends CHUNK-sized pieces while it has credit, a burst per turn of the event
+ * loop (as chunks come off a link), into an Inflow whose sink `read` drains. Returns the most
+ * bytes that were ever sent and not yet taken, and the widest window the writer was given.
+ */
+async function stream(total: number, read: (sink: PassThrough, took: (n: number) => void) => Promise<void>) {
+  const sink = new PassThrough();
+  let credit = CHANNEL_WINDOW;
+  let granted = 0;
+  let sent = 0;
+  let taken = 0;
+  let inFlight = 0;
+  /** The widest window the writer was given: its credit in all, less what the reader took. */
+  let window = CHANNEL_WINDOW;
+  const inflow = new Inflow(sink, (n) => {
+    credit += n;
+    granted += n;
+    window = Math.max(window, CHANNEL_WINDOW + granted - taken);
+  });
+  const reading = read(sink, (n) => {
+    taken += n;
+  });
+  while (sent < total) {
+    while (credit > 0 && sent < total) {
+      inflow.data(Buffer.alloc(CHUNK));
+      credit -= CHUNK;
+      sent += CHUNK;
+      inFlight = Math.max(inFlight, sent - taken);
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  inflow.eof();
+  await reading;
+  return { inFlight, window, taken };
+}
+
+describe('channel flow control (Inflow)', () => {
+  it('widens the window, up to MAX_CHANNEL_WINDOW, while the reader keeps up', async () => {
+    const total = 64 * 1024 * 1024;
+    const { window, taken } = await stream(total, async (sink, took) => {
+      sink.on('data', (chunk: Buffer) => took(chunk.length));
+      await new Promise((resolve) => sink.once('end', resolve));
+    });
+    assert.equal(taken, total);
+    assert.equal(window, MAX_CHANNEL_WINDOW);
+  });
+
+  it('keeps a slow reader at CHANNEL_WINDOW', async () => {
+    const total = 16 * 1024 * 1024;
+    const { window, taken, inFlight } = await stream(total, async (sink, took) => {
+      // Takes half a chunk now and then: data always finds something still waiting for it.
+      let ended = false;
+      sink.once('end', () => {
+        ended = true;
+      });
+      while (!ended) {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        const chunk = sink.read(CHUNK / 2) as Buffer | null;
+        if (chunk) took(chunk.length);
+        else if (sink.readableLength > 0)
+          took((sink.read() as Buffer).length); // the tail
+        else sink.read(); // lets 'end' come once the writer is done
+      }
+    });
+    assert.equal(taken, total);
+    // (Measured against what this reader took, the window looks up to the sink's buffer
+    // wider than it is; a widening would double it.)
+    assert.ok(window < CHANNEL_WINDOW + CHUNK, `the window widened to ${window} bytes for a slow reader`);
+    assert.ok(inFlight <= CHANNEL_WINDOW, `${inFlight} bytes in flight, over the window`);
+    assert.ok(
+      inFlight > CHANNEL_WINDOW / 2,
+      `only ${inFlight} bytes in flight: the writer never filled the window`,
+    );
+  });
+});
