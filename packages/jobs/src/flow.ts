@@ -23,8 +23,16 @@ const CREDIT_STEP = CHANNEL_WINDOW / 4;
 /** Bytes sent between two looks at the link's send buffer (kernel.ready()). */
 const READY_EVERY = 256 * 1024;
 
+/**
+ * Chunks read in one turn of the event loop go out as one post of up to this many (a pipe
+ * gives at most 64 KiB a read, and a fast child fills several): each travels as a blob of
+ * its own, but the post, its routing and its dispatch are paid once. The mesh's MAX_BLOBS.
+ */
+export const CHUNKS_PER_POST = 16;
+
 export interface OutflowSink {
-  data(chunk: Buffer): void;
+  /** One or more chunks, in order, read since the last call. */
+  data(chunks: Buffer[]): void;
   eof(): void;
   /** Resolves when the link to the other side has room (kernel.ready()). */
   ready(): Promise<void>;
@@ -39,6 +47,9 @@ export class Outflow {
   private sinceReady = 0;
   private waitingReady = false;
   private stopped = false;
+  /** Chunks read in this turn of the event loop, sent together after it (send()). */
+  private pending: Buffer[] = [];
+  private sendQueued = false;
 
   constructor(
     private readonly source: Readable,
@@ -59,13 +70,19 @@ export class Outflow {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
+    this.pending = [];
     this.source.off('data', this.onData);
     this.source.off('end', this.onEnd);
   }
 
   private onData = (chunk: Buffer | string): void => {
     const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-    this.sink.data(bytes);
+    this.pending.push(bytes);
+    if (this.pending.length >= CHUNKS_PER_POST) this.send();
+    else if (!this.sendQueued) {
+      this.sendQueued = true;
+      setImmediate(this.send);
+    }
     this.credit -= bytes.length;
     this.sinceReady += bytes.length;
     if (this.sinceReady >= READY_EVERY) {
@@ -89,8 +106,18 @@ export class Outflow {
       this.source.resume();
   }
 
+  /** What was read since the last send, as one post. */
+  private send = (): void => {
+    this.sendQueued = false;
+    if (this.stopped || this.pending.length === 0) return;
+    const chunks = this.pending;
+    this.pending = [];
+    this.sink.data(chunks);
+  };
+
   private onEnd = (): void => {
     if (this.stopped) return;
+    this.send();
     this.stop();
     this.sink.eof();
   };
@@ -118,6 +145,11 @@ export class Inflow {
     /** Called at eof instead of ending the sink (a channel with several sources ends itself). */
     private readonly onEof: () => void = () => sink.end(),
   ) {}
+
+  /** The chunks of one `data` post, in order. */
+  dataAll(chunks: readonly unknown[]): void {
+    for (const chunk of chunks) this.data(chunk as Uint8Array);
+  }
 
   data(chunk: Uint8Array): void {
     if (this.ended) return;

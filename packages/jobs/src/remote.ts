@@ -167,10 +167,8 @@ export class RemoteRun {
     // one makes it known (heard()).
     const peer = this.kernel.spawn({
       events: {
-        data: (ctx: Context, chan: unknown, bytes: unknown) =>
-          this.heard(ctx)
-            ?.inflows.get(String(chan))
-            ?.data(bytes as Uint8Array),
+        data: (ctx: Context, chan: unknown, ...chunks: unknown[]) =>
+          this.heard(ctx)?.inflows.get(String(chan))?.dataAll(chunks),
         eof: (ctx: Context, chan: unknown) => this.heard(ctx)?.inflows.get(String(chan))?.eof(),
         credit: (ctx: Context, chan: unknown, n: unknown) =>
           this.heard(ctx)?.outflows.get(String(chan))?.grant(Number(n)),
@@ -210,7 +208,7 @@ export class RemoteRun {
   private outflow(channel: Channel): Outflow {
     const name = channel.name;
     return new Outflow(channel.toChild as Readable, {
-      data: (chunk) => this.post('data', name, chunk),
+      data: (chunks) => this.post('data', name, ...chunks),
       eof: () => this.post('eof', name),
       ready: () => (this.executor ? this.kernel.ready(this.executor) : Promise.resolve()),
     });

@@ -161,7 +161,7 @@ class Executor {
     this.peerKernel = peer.remote?.kernelId;
     this.session = kernel.spawn({
       events: {
-        data: (_ctx: Context, chan: unknown, bytes: unknown) => this.inflow(chan)?.data(bytes as Uint8Array),
+        data: (_ctx: Context, chan: unknown, ...chunks: unknown[]) => this.inflow(chan)?.dataAll(chunks),
         eof: (_ctx: Context, chan: unknown) => this.inflow(chan)?.eof(),
         credit: (_ctx: Context, chan: unknown, n: unknown) =>
           this.outflows.get(String(chan))?.grant(Number(n)),
@@ -210,7 +210,7 @@ class Executor {
         this.outflows.set(
           name,
           new Outflow(stream as Readable, {
-            data: (chunk) => this.post('data', name, chunk),
+            data: (chunks) => this.post('data', name, ...chunks),
             eof: () => {
               this.outflows.delete(name);
               this.post('eof', name);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
-import { CHANNEL_WINDOW, Inflow, MAX_CHANNEL_WINDOW } from '../src/flow.js';
+import { CHANNEL_WINDOW, CHUNKS_PER_POST, Inflow, MAX_CHANNEL_WINDOW, Outflow } from '../src/flow.js';
 
 const CHUNK = 64 * 1024;
 
@@ -78,5 +78,51 @@ describe('channel flow control (Inflow)', () => {
       inFlight > CHANNEL_WINDOW / 2,
       `only ${inFlight} bytes in flight: the writer never filled the window`,
     );
+  });
+});
+
+describe('channel flow control (Outflow)', () => {
+  it('sends the chunks read in one turn as one post, in order, and the end after them', async () => {
+    const source = new PassThrough();
+    const posts: Buffer[][] = [];
+    const seen: string[] = [];
+    new Outflow(source, {
+      data: (chunks) => {
+        posts.push(chunks);
+        seen.push(`data ${chunks.length}`);
+      },
+      eof: () => seen.push('eof'),
+      ready: () => Promise.resolve(),
+    });
+    // One turn: more chunks than a post takes.
+    for (let i = 0; i < CHUNKS_PER_POST + 3; i++) source.write(Buffer.from([i]));
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+    // The next turn: two more, then the end, which first sends what is pending.
+    source.write(Buffer.from([100]));
+    source.write(Buffer.from([101]));
+    source.end();
+    await new Promise((resolve) => source.once('end', resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(seen, [`data ${CHUNKS_PER_POST}`, 'data 3', 'data 2', 'eof']);
+    const bytes = posts.flat().map((b) => b[0]);
+    assert.deepEqual(bytes, [...Array.from({ length: CHUNKS_PER_POST + 3 }, (_, i) => i), 100, 101]);
+  });
+
+  it('sends nothing after stop(), not even what was pending', async () => {
+    const source = new PassThrough();
+    const seen: number[] = [];
+    const out = new Outflow(source, {
+      data: (chunks) => seen.push(chunks.length),
+      eof: () => seen.push(-1),
+      ready: () => Promise.resolve(),
+    });
+    source.write(Buffer.from('a'));
+    await new Promise((resolve) => process.nextTick(resolve));
+    out.stop();
+    source.end('b');
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(seen, []);
   });
 });
