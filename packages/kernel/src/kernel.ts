@@ -36,8 +36,8 @@ import {
   STOPPING,
 } from './session.js';
 import { ProcessSignals, Signals } from './signals.js';
-import { formatSpec, isSpec, parseSpec } from './spec.js';
-import { Routed, type Router, splitTarget, type Target } from './targets.js';
+import { isSpec, parseSpec, specBase } from './spec.js';
+import { Routed, type Router, routedTo, splitTarget, type Target } from './targets.js';
 import { postOrder, reparent, topLevel } from './tree.js';
 
 export { TERMINAL_SIGNALS } from './signals.js';
@@ -301,9 +301,9 @@ export class Kernel {
       }
       if (!this.isLocalKernel(spec.kernel)) {
         // A resolved proxy answers to its specifier, as an alias of this kernel.
-        const proxy = this.aliases.get(formatSpec({ kernel: spec.kernel, session: spec.session }));
+        const proxy = this.aliases.get(specBase(spec));
         if (proxy?.state === RUNNING) return proxy;
-        if (this.router) return new Routed(spec);
+        if (this.router) return routedTo(spec);
         return new IkcError(
           'IKC_ERR_NOT_LOCAL',
           `"${target}" names kernel "${spec.kernel}", and kernel ${this.name} is not attached to a cloud`,

@@ -23,6 +23,18 @@ export class Routed {
   constructor(readonly spec: Spec) {}
 }
 
+/** One Routed per parsed (cached, frozen) specifier: a program posts to the same few over and over. */
+const routed = new WeakMap<Spec, Routed>();
+
+export function routedTo(spec: Spec): Routed {
+  let found = routed.get(spec);
+  if (found === undefined) {
+    found = new Routed(spec);
+    routed.set(spec, found);
+  }
+  return found;
+}
+
 /** Splits poe://K/S/EVENT targets: the event comes from the specifier, `event` is the first argument. */
 export function splitTarget(target: Target, event: unknown, args: unknown[]): [Target, unknown, unknown[]] {
   if (typeof target === 'string' && isSpec(target)) {
@@ -33,7 +45,8 @@ export function splitTarget(target: Target, event: unknown, args: unknown[]): [T
       return [target, event, args]; // find() reports the bad specifier
     }
     if (spec.event !== undefined) {
-      return [target, spec.event, event === undefined && args.length === 0 ? [] : [event, ...args]];
+      if (args.length === 0) return [target, spec.event, event === undefined ? [] : [event]];
+      return [target, spec.event, [event, ...args]];
     }
   }
   return [target, event, args];

@@ -128,6 +128,39 @@ describe('proxies and the router (the hooks @ikc/mesh uses)', () => {
     await t.kernel.stop();
   });
 
+  it('a repeated specifier goes the same way each time: zero, one or more arguments, percent-encoded names, a proxy made in between', async () => {
+    const t = testKernel();
+    const routed: unknown[] = [];
+    const { remote, sent } = fakeRemote();
+    t.kernel.attachRouter({
+      post: (_sender, spec: Spec, event, args) => void routed.push([spec.session, event, args]),
+      call: async () => 'routed',
+      resolve: async () => t.kernel.addProxy(remote, 'K2.3', ['poe://beta/my%20db']),
+    });
+    for (let i = 0; i < 2; i++) {
+      t.kernel.post('poe://beta/my%20db/put');
+      t.kernel.post('poe://beta/my%20db/put', 'k');
+      t.kernel.post('poe://beta/my%20db/put', 'k', 'v');
+      t.kernel.post('poe://beta/my%20db', 'put', undefined);
+    }
+    const expected = [
+      ['my db', 'put', []],
+      ['my db', 'put', ['k']],
+      ['my db', 'put', ['k', 'v']],
+      ['my db', 'put', [undefined]],
+    ];
+    assert.deepEqual(routed, [...expected, ...expected]);
+    // Once a proxy answers to the specifier, the same text reaches it, not the router.
+    await t.kernel.resolve('poe://beta/my%20db');
+    t.kernel.post('poe://beta/my%20db/put', 'k');
+    assert.equal(routed.length, 8);
+    assert.deepEqual(
+      sent.map(([kind, , args]) => [kind, args]),
+      [['post', ['k']]],
+    );
+    await t.kernel.stop();
+  });
+
   it("reportError delivers a router's failure to the sender as _error", async () => {
     const t = testKernel();
     const errors: string[] = [];

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { formatSpec, isSpec, parseSpec } from '../src/index.js';
+import { specBase } from '../src/spec.js';
 
 describe('specifiers', () => {
   it('parse poe://KERNEL/SESSION and poe://KERNEL/SESSION/EVENT', () => {
@@ -20,6 +21,20 @@ describe('specifiers', () => {
       'poe://k/a%20b/e',
     ]) {
       assert.equal(formatSpec(parseSpec(text)), text);
+    }
+  });
+
+  it('specBase: poe://KERNEL/SESSION of a parsed specifier, with its names encoded again', () => {
+    for (const [text, base] of [
+      ['poe://beta/calc/add', 'poe://beta/calc'],
+      ['poe://beta/calc', 'poe://beta/calc'],
+      ['poe://*/calc/add', 'poe://*/calc'],
+      ['poe://k%2Fx/a%20b/e', 'poe://k%2Fx/a%20b'],
+    ] as const) {
+      const spec = parseSpec(text);
+      assert.equal(specBase(spec), base);
+      assert.equal(specBase(spec), base, 'the kept value is the same the second time');
+      assert.equal(specBase({ ...spec }), base, 'a specifier not from parseSpec too');
     }
   });
 
