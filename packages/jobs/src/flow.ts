@@ -27,6 +27,8 @@ const READY_EVERY = 256 * 1024;
  * Chunks read in one turn of the event loop go out as one post of up to this many (a pipe
  * gives at most 64 KiB a read, and a fast child fills several): each travels as a blob of
  * its own, but the post, its routing and its dispatch are paid once. The mesh's MAX_BLOBS.
+ * A chunk that finds the channel quiet (the last turn read at most one) goes at once: a
+ * job's first output, or a line of an interactive one, is not held to the end of the turn.
  */
 export const CHUNKS_PER_POST = 16;
 
@@ -47,9 +49,11 @@ export class Outflow {
   private sinceReady = 0;
   private waitingReady = false;
   private stopped = false;
-  /** Chunks read in this turn of the event loop, sent together after it (send()). */
+  /** Chunks read in this turn of the event loop, sent together after it (endOfTurn()). */
   private pending: Buffer[] = [];
-  private sendQueued = false;
+  private turnQueued = false;
+  /** The last turn read more than one chunk: this turn's first waits for the others. */
+  private streaming = false;
 
   constructor(
     private readonly source: Readable,
@@ -77,11 +81,14 @@ export class Outflow {
 
   private onData = (chunk: Buffer | string): void => {
     const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-    this.pending.push(bytes);
-    if (this.pending.length >= CHUNKS_PER_POST) this.send();
-    else if (!this.sendQueued) {
-      this.sendQueued = true;
-      setImmediate(this.send);
+    if (!this.turnQueued) {
+      this.turnQueued = true;
+      setImmediate(this.endOfTurn);
+      if (!this.streaming) this.sink.data([bytes]);
+      else this.pending.push(bytes);
+    } else {
+      this.pending.push(bytes);
+      if (this.pending.length >= CHUNKS_PER_POST) this.send();
     }
     this.credit -= bytes.length;
     this.sinceReady += bytes.length;
@@ -106,14 +113,22 @@ export class Outflow {
       this.source.resume();
   }
 
+  /** The turn's reads are over: what waits goes as one post; was it a stream's turn? */
+  private endOfTurn = (): void => {
+    this.turnQueued = false;
+    const waiting = this.pending.length;
+    // Not streaming, the turn's first chunk went at once and `waiting` more came after it.
+    this.streaming = this.streaming ? waiting > 1 : waiting > 0;
+    this.send();
+  };
+
   /** What was read since the last send, as one post. */
-  private send = (): void => {
-    this.sendQueued = false;
+  private send(): void {
     if (this.stopped || this.pending.length === 0) return;
     const chunks = this.pending;
     this.pending = [];
     this.sink.data(chunks);
-  };
+  }
 
   private onEnd = (): void => {
     if (this.stopped) return;

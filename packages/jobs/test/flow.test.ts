@@ -82,7 +82,7 @@ describe('channel flow control (Inflow)', () => {
 });
 
 describe('channel flow control (Outflow)', () => {
-  it('sends the chunks read in one turn as one post, in order, and the end after them', async () => {
+  it('sends the chunks read in one turn as one post (the first at once), in order, and the end after them', async () => {
     const source = new PassThrough();
     const posts: Buffer[][] = [];
     const seen: string[] = [];
@@ -104,9 +104,42 @@ describe('channel flow control (Outflow)', () => {
     source.end();
     await new Promise((resolve) => source.once('end', resolve));
     await new Promise((resolve) => setImmediate(resolve));
-    assert.deepEqual(seen, [`data ${CHUNKS_PER_POST}`, 'data 3', 'data 2', 'eof']);
+    // The first chunk found the channel quiet and went at once; the turn read more, so the
+    // next turn's chunks all wait for its end.
+    assert.deepEqual(seen, ['data 1', `data ${CHUNKS_PER_POST}`, 'data 2', 'data 2', 'eof']);
     const bytes = posts.flat().map((b) => b[0]);
     assert.deepEqual(bytes, [...Array.from({ length: CHUNKS_PER_POST + 3 }, (_, i) => i), 100, 101]);
+  });
+
+  it('sends a chunk that finds the channel quiet at once, and batches while a stream flows', async () => {
+    const source = new PassThrough();
+    const seen: string[] = [];
+    new Outflow(source, {
+      data: (chunks) => void seen.push(chunks.map((c) => c.toString()).join('+')),
+      eof: () => {},
+      ready: () => Promise.resolve(),
+    });
+    const turn = () => new Promise((resolve) => setImmediate(resolve));
+    source.write('a');
+    assert.deepEqual(seen, ['a'], 'a lone chunk is not held to the end of the turn');
+    await turn();
+    source.write('b');
+    source.write('c');
+    assert.deepEqual(seen, ['a', 'b'], 'the channel was quiet: b went at once, c waits');
+    await turn();
+    assert.deepEqual(seen, ['a', 'b', 'c']);
+    // The last turn read two chunks: the stream flows, and this turn's go together.
+    source.write('d');
+    source.write('e');
+    assert.deepEqual(seen, ['a', 'b', 'c']);
+    await turn();
+    assert.deepEqual(seen, ['a', 'b', 'c', 'd+e']);
+    // A turn of one chunk ends the stream: the next chunk goes at once again.
+    source.write('f');
+    await turn();
+    assert.deepEqual(seen, ['a', 'b', 'c', 'd+e', 'f']);
+    source.write('g');
+    assert.deepEqual(seen, ['a', 'b', 'c', 'd+e', 'f', 'g']);
   });
 
   it('sends nothing after stop(), not even what was pending', async () => {
@@ -117,12 +150,13 @@ describe('channel flow control (Outflow)', () => {
       eof: () => seen.push(-1),
       ready: () => Promise.resolve(),
     });
-    source.write(Buffer.from('a'));
+    source.write(Buffer.from('a')); // the channel is quiet: it goes at once
+    source.write(Buffer.from('b')); // waits for the end of the turn
     await new Promise((resolve) => process.nextTick(resolve));
     out.stop();
-    source.end('b');
+    source.end('c');
     await new Promise((resolve) => setImmediate(resolve));
     await new Promise((resolve) => setImmediate(resolve));
-    assert.deepEqual(seen, []);
+    assert.deepEqual(seen, [1]);
   });
 });
