@@ -36,8 +36,8 @@ import {
   STOPPING,
 } from './session.js';
 import { ProcessSignals, Signals } from './signals.js';
-import { isSpec, parseSpec, specBase } from './spec.js';
-import { Routed, type Router, routedTo, splitTarget, type Target } from './targets.js';
+import { isSpec } from './spec.js';
+import { Routed, type Router, type SpecTarget, shiftArgs, specTarget, type Target } from './targets.js';
 import { postOrder, reparent, topLevel } from './tree.js';
 
 export { TERMINAL_SIGNALS } from './signals.js';
@@ -291,26 +291,32 @@ export class Kernel {
         `a target must be a session, an id, an alias or a poe:// specifier`,
       );
     }
-    let name = target;
     if (isSpec(target)) {
-      let spec: ReturnType<typeof parseSpec>;
+      let t: SpecTarget;
       try {
-        spec = parseSpec(target);
+        t = specTarget(target);
       } catch (err) {
         return err as IkcError;
       }
-      if (!this.isLocalKernel(spec.kernel)) {
-        // A resolved proxy answers to its specifier, as an alias of this kernel.
-        const proxy = this.aliases.get(specBase(spec));
-        if (proxy?.state === RUNNING) return proxy;
-        if (this.router) return routedTo(spec);
-        return new IkcError(
-          'IKC_ERR_NOT_LOCAL',
-          `"${target}" names kernel "${spec.kernel}", and kernel ${this.name} is not attached to a cloud`,
-        );
-      }
-      name = spec.session;
+      return this.findSpec(t, target);
     }
+    return this.findNamed(target);
+  }
+
+  /** find() of a parsed specifier (`text`, for errors). */
+  private findSpec(t: SpecTarget, text: string): Session | IkcError | Routed {
+    if (this.isLocalKernel(t.spec.kernel)) return this.findNamed(t.spec.session);
+    // A resolved proxy answers to its specifier, as an alias of this kernel.
+    const proxy = this.aliases.get(t.base);
+    if (proxy?.state === RUNNING) return proxy;
+    if (this.router) return t.routed;
+    return new IkcError(
+      'IKC_ERR_NOT_LOCAL',
+      `"${text}" names kernel "${t.spec.kernel}", and kernel ${this.name} is not attached to a cloud`,
+    );
+  }
+
+  private findNamed(name: string): Session | IkcError {
     const found = this.aliases.get(name) ?? this.sessions.get(name);
     if (found === undefined || found.state !== RUNNING) {
       return new IkcError('IKC_ERR_NO_SESSION', `no session "${name}" on kernel ${this.name}`, {
@@ -407,13 +413,30 @@ export class Kernel {
     this.errors.toSender(sender, err, about);
   }
 
+  /**
+   * find() for post and call, and the event and arguments: poe://KERNEL/SESSION/EVENT names
+   * the event itself, and then `event` is the first argument.
+   */
+  private route(
+    target: Target,
+    event: unknown,
+    args: unknown[],
+  ): [Session | IkcError | Routed, unknown, unknown[]] {
+    if (typeof target !== 'string' || !isSpec(target)) return [this.find(target), event, args];
+    let t: SpecTarget;
+    try {
+      t = specTarget(target);
+    } catch (err) {
+      return [err as IkcError, event, args];
+    }
+    if (t.spec.event === undefined) return [this.findSpec(t, target), event, args];
+    return [this.findSpec(t, target), t.spec.event, shiftArgs(event, args)];
+  }
+
   /** @internal */
   postFrom(sender: Session, target: Target, event: unknown, args: unknown[]): void {
     let found: Session | IkcError | Routed | undefined = this.quick(target);
-    if (found === undefined) {
-      [target, event, args] = splitTarget(target, event, args);
-      found = this.find(target);
-    }
+    if (found === undefined) [found, event, args] = this.route(target, event, args);
     if (this.stopped) {
       found = new IkcError('IKC_ERR_KERNEL_STOPPED', `kernel ${this.name} has stopped`);
     } else if (typeof event !== 'string' || event === '') {
@@ -443,10 +466,7 @@ export class Kernel {
     options: CallOptions = NO_OPTIONS,
   ): Promise<unknown> {
     let found: Session | IkcError | Routed | undefined = this.quick(target);
-    if (found === undefined) {
-      [target, event, args] = splitTarget(target, event, args);
-      found = this.find(target);
-    }
+    if (found === undefined) [found, event, args] = this.route(target, event, args);
     if (this.stopped) found = new IkcError('IKC_ERR_KERNEL_STOPPED', `kernel ${this.name} has stopped`);
     else if (typeof event !== 'string' || event === '') {
       found = new IkcError('IKC_ERR_INVALID_ARG', `call() needs an event name, got ${typeof event}`);

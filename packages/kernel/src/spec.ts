@@ -61,19 +61,6 @@ function parseSpecUncached(spec: string): Spec {
   return event === undefined ? { kernel, session } : { kernel, session, event };
 }
 
-/** poe://KERNEL/SESSION of each parsed specifier, kept with it: a kernel looks its proxies up by it on every post. */
-const bases = new WeakMap<Spec, string>();
-
-/** formatSpec({ kernel, session }) of `spec`, computed once per parsed (cached) specifier. */
-export function specBase(spec: Spec): string {
-  let base = bases.get(spec);
-  if (base === undefined) {
-    base = formatSpec({ kernel: spec.kernel, session: spec.session });
-    bases.set(spec, base);
-  }
-  return base;
-}
-
 export function formatSpec(spec: Spec): string {
   const enc = (s: string) => (s === '*' ? s : encodeURIComponent(s));
   const base = `${PREFIX}${enc(spec.kernel)}/${enc(spec.session)}`;

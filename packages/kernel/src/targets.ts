@@ -1,5 +1,5 @@
 import type { CallOptions, Session } from './session.js';
-import { isSpec, parseSpec, type Spec } from './spec.js';
+import { formatSpec, parseSpec, type Spec } from './spec.js';
 
 /** Where an event can go: a session object, its id, one of its aliases, or poe://KERNEL/SESSION. */
 export type Target = Session | string;
@@ -23,31 +23,39 @@ export class Routed {
   constructor(readonly spec: Spec) {}
 }
 
-/** One Routed per parsed (cached, frozen) specifier: a program posts to the same few over and over. */
-const routed = new WeakMap<Spec, Routed>();
+/**
+ * A specifier with what a kernel needs to route by it: parsed once per text and kept (a
+ * program posts to the same few over and over), so a post by specifier costs one lookup.
+ */
+export interface SpecTarget {
+  readonly spec: Spec;
+  /** poe://KERNEL/SESSION, as a resolved proxy answers to it (an alias of this kernel). */
+  readonly base: string;
+  /** The same Routed for every event to it. */
+  readonly routed: Routed;
+}
 
-export function routedTo(spec: Spec): Routed {
-  let found = routed.get(spec);
+const specTargets = new Map<string, SpecTarget>();
+const SPEC_TARGETS_MAX = 4_096;
+
+/** The SpecTarget of `text` (a poe:// specifier); throws IKC_ERR_BAD_SPEC as parseSpec does. */
+export function specTarget(text: string): SpecTarget {
+  let found = specTargets.get(text);
   if (found === undefined) {
-    found = new Routed(spec);
-    routed.set(spec, found);
+    const spec = parseSpec(text);
+    found = {
+      spec,
+      base: formatSpec({ kernel: spec.kernel, session: spec.session }),
+      routed: new Routed(spec),
+    };
+    if (specTargets.size >= SPEC_TARGETS_MAX) specTargets.clear();
+    specTargets.set(text, found);
   }
   return found;
 }
 
-/** Splits poe://K/S/EVENT targets: the event comes from the specifier, `event` is the first argument. */
-export function splitTarget(target: Target, event: unknown, args: unknown[]): [Target, unknown, unknown[]] {
-  if (typeof target === 'string' && isSpec(target)) {
-    let spec: ReturnType<typeof parseSpec>;
-    try {
-      spec = parseSpec(target);
-    } catch {
-      return [target, event, args]; // find() reports the bad specifier
-    }
-    if (spec.event !== undefined) {
-      if (args.length === 0) return [target, spec.event, event === undefined ? [] : [event]];
-      return [target, spec.event, [event, ...args]];
-    }
-  }
-  return [target, event, args];
+/** The arguments of an event named by poe://K/S/EVENT: `event`, the parameter, is the first. */
+export function shiftArgs(event: unknown, args: unknown[]): unknown[] {
+  if (args.length === 0) return event === undefined ? [] : [event];
+  return [event, ...args];
 }

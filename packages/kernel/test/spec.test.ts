@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { formatSpec, isSpec, parseSpec } from '../src/index.js';
-import { specBase } from '../src/spec.js';
+import { specTarget } from '../src/targets.js';
 
 describe('specifiers', () => {
   it('parse poe://KERNEL/SESSION and poe://KERNEL/SESSION/EVENT', () => {
@@ -24,18 +24,20 @@ describe('specifiers', () => {
     }
   });
 
-  it('specBase: poe://KERNEL/SESSION of a parsed specifier, with its names encoded again', () => {
+  it('specTarget: a specifier parsed once, with poe://KERNEL/SESSION encoded again', () => {
     for (const [text, base] of [
       ['poe://beta/calc/add', 'poe://beta/calc'],
       ['poe://beta/calc', 'poe://beta/calc'],
       ['poe://*/calc/add', 'poe://*/calc'],
       ['poe://k%2Fx/a%20b/e', 'poe://k%2Fx/a%20b'],
     ] as const) {
-      const spec = parseSpec(text);
-      assert.equal(specBase(spec), base);
-      assert.equal(specBase(spec), base, 'the kept value is the same the second time');
-      assert.equal(specBase({ ...spec }), base, 'a specifier not from parseSpec too');
+      const t = specTarget(text);
+      assert.equal(t.base, base);
+      assert.deepEqual(t.spec, parseSpec(text));
+      assert.equal(t.routed.spec, t.spec);
+      assert.equal(specTarget(text), t, 'kept: the same the second time');
     }
+    assert.throws(() => specTarget('poe://beta'), { code: 'IKC_ERR_BAD_SPEC' });
   });
 
   it('refuse malformed specifiers with IKC_ERR_BAD_SPEC and say what is wrong', () => {
