@@ -48,6 +48,9 @@ export interface MeshOptions {
 /** Gossip messages kept per address while a lazy link is being opened. */
 const GOSSIP_QUEUE_MAX = 16;
 
+/** Kernel names whose id kernelIdOf keeps (it forgets them all past this many). */
+const ID_BY_NAME_MAX = 1_024;
+
 function memberAddressOf(listen: string): string {
   return listen.replace(/^wss?:\/\//, '').replace(/\/$/, '');
 }
@@ -93,6 +96,8 @@ export class Mesh implements Router {
   private readonly inbound: Inbound;
   /** The conversation with each peer incarnation, by peer kernel id: outlives its links. */
   private readonly channels = new Map<string, Channel>();
+  /** The id each kernel name last led to through a channel (kernelIdOf). */
+  private readonly idByName = new Map<string, string>();
   /** Kernels this one has announced as up to monitors. */
   private readonly known = new Map<string, string>();
   /** Every kernel name seen, by id, so errors about a kernel that is gone can still name it. */
@@ -581,7 +586,16 @@ export class Mesh implements Router {
   /** The kernel id a specifier's kernel part names (a name or an id), if known. */
   kernelIdOf(kernel: string): string | undefined {
     if (this.channels.has(kernel) || this.registry.get(kernel)) return kernel;
-    for (const c of this.channels.values()) if (c.peerName === kernel) return c.peerId;
+    // Posts by specifier name a kernel on every post: keep the id a name last led to, while
+    // its channel is there under that name, rather than look through every channel.
+    const last = this.idByName.get(kernel);
+    if (last !== undefined && this.channels.get(last)?.peerName === kernel) return last;
+    for (const c of this.channels.values()) {
+      if (c.peerName !== kernel) continue;
+      if (this.idByName.size >= ID_BY_NAME_MAX) this.idByName.clear();
+      this.idByName.set(kernel, c.peerId);
+      return c.peerId;
+    }
     return this.registry.find(kernel)?.id;
   }
 
