@@ -37,7 +37,7 @@ import {
 } from './session.js';
 import { ProcessSignals, Signals } from './signals.js';
 import { isSpec } from './spec.js';
-import { Routed, type Router, type SpecTarget, shiftArgs, specTarget, type Target } from './targets.js';
+import { Routed, type Router, type SpecTarget, shiftArgs, specTargetOf, type Target } from './targets.js';
 import { postOrder, reparent, topLevel } from './tree.js';
 
 export { TERMINAL_SIGNALS } from './signals.js';
@@ -291,16 +291,9 @@ export class Kernel {
         `a target must be a session, an id, an alias or a poe:// specifier`,
       );
     }
-    if (isSpec(target)) {
-      let t: SpecTarget;
-      try {
-        t = specTarget(target);
-      } catch (err) {
-        return err as IkcError;
-      }
-      return this.findSpec(t, target);
-    }
-    return this.findNamed(target);
+    if (!isSpec(target)) return this.findNamed(target);
+    const t = specTargetOf(target);
+    return t instanceof IkcError ? t : this.findSpec(t, target);
   }
 
   /** find() of a parsed specifier (`text`, for errors). */
@@ -423,12 +416,8 @@ export class Kernel {
     args: unknown[],
   ): [Session | IkcError | Routed, unknown, unknown[]] {
     if (typeof target !== 'string' || !isSpec(target)) return [this.find(target), event, args];
-    let t: SpecTarget;
-    try {
-      t = specTarget(target);
-    } catch (err) {
-      return [err as IkcError, event, args];
-    }
+    const t = specTargetOf(target);
+    if (t instanceof IkcError) return [t, event, args];
     if (t.spec.event === undefined) return [this.findSpec(t, target), event, args];
     return [this.findSpec(t, target), t.spec.event, shiftArgs(event, args)];
   }

@@ -1,3 +1,4 @@
+import type { IkcError } from '@ikc/wire';
 import type { CallOptions, Session } from './session.js';
 import { formatSpec, parseSpec, type Spec } from './spec.js';
 
@@ -52,6 +53,15 @@ export function specTarget(text: string): SpecTarget {
     specTargets.set(text, found);
   }
   return found;
+}
+
+/** specTarget, or the IKC_ERR_BAD_SPEC it throws, returned (find() reports it, never throws). */
+export function specTargetOf(text: string): SpecTarget | IkcError {
+  try {
+    return specTarget(text);
+  } catch (err) {
+    return err as IkcError;
+  }
 }
 
 /** The arguments of an event named by poe://K/S/EVENT: `event`, the parameter, is the first. */
