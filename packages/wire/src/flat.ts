@@ -80,6 +80,10 @@ function writeFrame(frame: Frame): boolean {
         route(frame.dest) &&
         route(frame.origin);
       break;
+    case FrameType.Ack:
+      // Rides on nearly every CALL and REPLY of a conversation (piggybacked acknowledgements).
+      ok = end - pos >= 2 && head(0x92, FrameType.Ack) && uint(frame.seq);
+      break;
     default:
       ok = false;
   }

@@ -71,6 +71,9 @@ function frames(): Frame[] {
     });
     list.push({ type: FrameType.Reply, seq: 2 ** 40, callId: 70000, value: v, dest: 'k2', origin: 'k3' });
   }
+  for (const seq of [0, 1, 127, 128, 255, 256, 65535, 65536, 2 ** 32 - 1, 2 ** 32, 2 ** 40]) {
+    list.push({ type: FrameType.Ack, seq });
+  }
   list.push({
     type: FrameType.Call,
     seq: 300,
@@ -132,7 +135,8 @@ describe('flat frames', () => {
     assert.equal(flat(post([1], { event: 'é' })), undefined, 'a non-ASCII event');
     assert.equal(flat(post(['x'.repeat(100)]), 100), undefined, 'past the room');
     assert.ok(flat(post(['x'.repeat(100)]), 120));
-    assert.equal(flat({ type: FrameType.Ack, seq: 1 }), undefined, 'not a POST, CALL or REPLY');
+    assert.equal(flat({ type: FrameType.Ack, seq: -1 }), undefined, 'an ACK with a bad seq');
+    assert.equal(flat({ type: FrameType.Ping, sentAt: 1 }), undefined, 'not a POST, CALL, REPLY or ACK');
   });
 
   it('join a batch like any frame, and a batch past maxBytes goes first', () => {
