@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Duplex, Readable, Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { type Job, type JobInfo, RemotePool } from '@ikc/jobs';
+import { type Job, type JobInfo, type Jobs, RemotePool } from '@ikc/jobs';
 import { type MeshKernel, silentLogger, startKernel } from '@ikc/mesh';
 import { IkcError } from '@ikc/wire';
 import { eventually, type KernelProc, startKernelProc } from './harness/kernels.js';
@@ -474,5 +474,64 @@ describe('where a remote job goes, and what happens when a kernel goes', () => {
       'every line once, in order',
     );
     await proxy.close();
+  });
+});
+
+describe('a remote fork, message by message', () => {
+  let alpha: MeshKernel;
+  /** What the serving kernel's queue was asked to fork: each job's id and the stdin sent with it. */
+  const forks: { id: string; stdin: string | undefined }[] = [];
+  before(async () => {
+    // Both kernels in this process, over a real ws link, so the serving side can be watched.
+    const beta = await local('msg-beta', [], { jobs: { allow: ['cat', 'sh'] } });
+    alpha = await local('msg-alpha', [beta.listenAddress as string]);
+    await eventually(() => alpha.peers().length === 1, 5_000, 'the link');
+    const jobs = beta.jobs as Jobs;
+    const forkAs = jobs.forkAs.bind(jobs);
+    jobs.forkAs = (id, options, spec) => {
+      const stdin = spec?.stdin ?? options.stdin;
+      forks.push({ id, stdin: stdin === undefined ? undefined : Buffer.from(stdin).toString() });
+      return forkAs(id, options, spec);
+    };
+  });
+  const sent = (job: Job) => forks.find((f) => f.id === job.id);
+
+  it('a stdin ended right after fork() goes with the fork; one still open streams', async () => {
+    const whole = alpha.fork({ cmd: ['cat'], on: 'msg-beta' });
+    whole.stdin.write('all ');
+    whole.stdin.end('at once\n');
+    const open = alpha.fork({ cmd: ['cat'], on: 'msg-beta' });
+    open.stdin.write('first, ');
+    const retried = alpha.fork({ cmd: ['cat'], on: 'msg-beta', retries: 1 });
+    retried.stdin.end('a stream\n');
+    const outs = Promise.all([text(whole.stdout), text(open.stdout), text(retried.stdout)]);
+    // cat writes nothing until it reads: its start comes on its own (after REPLY_WAIT_MS).
+    assert.ok((await started(open)) > 0);
+    open.stdin.end('then the rest\n');
+    await Promise.all([whole.wait(10_000), open.wait(10_000), retried.wait(10_000)]);
+    assert.deepEqual(await outs, ['all at once\n', 'first, then the rest\n', 'a stream\n']);
+    assert.equal(sent(whole)?.stdin, 'all at once\n', 'sent with the fork, as the stdin option');
+    assert.ok(sent(open), 'forked there');
+    assert.equal(sent(open)?.stdin, undefined, 'streamed');
+    // With retries, what was written goes to the first attempt only, as in a local job: a stream.
+    assert.equal(sent(retried)?.stdin, undefined);
+  });
+
+  it('a job that writes at once has its pid and state before its first bytes arrive', async () => {
+    for (let i = 0; i < 5; i++) {
+      const job = alpha.fork({ cmd: ['sh', '-c', 'echo $$'], on: 'msg-beta' });
+      job.stdin.end();
+      const first = await new Promise<{ pid: number | null; state: string; text: string }>((resolve) => {
+        job.stdout.once('data', (chunk: Buffer) =>
+          resolve({ pid: job.pid, state: job.state, text: chunk.toString() }),
+        );
+      });
+      job.stdout.resume();
+      const outcome = await job.wait(10_000);
+      assert.equal(outcome.exitCode, 0);
+      assert.equal(first.state, 'active');
+      assert.equal(String(first.pid), first.text.trim(), 'the pid of the process that wrote the bytes');
+      assert.equal(job.attempts, 1);
+    }
   });
 });

@@ -192,7 +192,8 @@ export class Jobs implements JobControl {
 
   /**
    * @internal A fork another kernel asked for (JobService): its id is made there, and `spec`
-   * is `normalize(options)`, already made to check `jobs.allow`.
+   * is `normalize(options)`, already made to check `jobs.allow`. It does not start here: the
+   * service starts it with startNow() once it listens to the job.
    */
   forkAs(id: string, options: JobOptions, spec?: JobSpec): Job {
     if (this.jobs.has(id))
@@ -243,10 +244,17 @@ export class Jobs implements JobControl {
     if (defer) this.deferred.set(job, waiting);
     else if (remote) this.remoteReady.push(job);
     else this.ready.push(job);
-    // A fork for another kernel starts after the turn of the event loop, so that the reply
-    // to its fork (which carries the executor) leaves before the spawn blocks this thread.
-    this.schedule(givenId !== undefined);
+    if (givenId === undefined) this.schedule();
     return job;
+  }
+
+  /**
+   * @internal Starts what may start, now (JobService, after forkAs): a fork for another kernel
+   * starts within its call, so the call's reply can say it started (and with which pid) instead
+   * of two posts after it, and nothing else leaves before the job's output.
+   */
+  startNow(): void {
+    this.pump();
   }
 
   /** A job of this queue that has not been reaped (or forgotten). */

@@ -33,6 +33,9 @@ export interface Placement {
   load(): number;
 }
 
+/** Bytes of an already-ended stdin that go with the fork itself (stdinSoFar). */
+const STDIN_WITH_FORK = 64 * 1024;
+
 /** How long a `*` fork waits for each kernel's offer (milliseconds). */
 const OFFER_TIMEOUT_MS = 2000;
 
@@ -64,6 +67,8 @@ export class RemoteRun {
   /** Signals asked for before the executor was known. */
   private pending: string[] = [];
   private over = false;
+  /** stdin went with the fork (stdinSoFar). */
+  private stdinSent = false;
 
   constructor(
     private readonly kernel: Kernel,
@@ -88,11 +93,14 @@ export class RemoteRun {
       if (this.over) return;
       this.hooks.placed(this.job, this.target);
       this.openPeer();
+      const wire = toWire(this.job.id, this.job.spec);
+      const stdin = this.stdinSoFar();
+      if (stdin !== undefined) wire.stdin = stdin;
       const executor = (await this.kernel.callFrom(
         this.peer as Session,
         `poe://${this.target}/${JOB_SERVICE}`,
         'fork',
-        [toWire(this.job.id, this.job.spec)],
+        [wire],
       )) as Session;
       if (this.over) return;
       this.know(executor);
@@ -106,6 +114,27 @@ export class RemoteRun {
       if (maybeThere) this.lost((err as Error).message);
       else this.fail(err instanceof Error ? err : new Error(String(err)));
     }
+  }
+
+  /**
+   * The job's whole stdin, when the caller has already ended it (written and closed right
+   * after fork(), as most callers that give a job its input do) and it is small: it then goes
+   * with the fork, as the `stdin` option would, and no stream is opened for it. A fork with
+   * no input is one message there, and nothing more crosses before its output comes back.
+   */
+  private stdinSoFar(): Buffer | undefined {
+    const { spec } = this.job;
+    const stream = this.job.channels.stdin.toChild;
+    // With retries, what was written goes to the first attempt only (as in a local job): keep
+    // the stream, which does that.
+    if (spec.stdin !== undefined || spec.retries > 0) return undefined;
+    if (!stream?.writableEnded || stream.writableLength > 0) return undefined;
+    if (stream.readableLength > STDIN_WITH_FORK) return undefined;
+    const chunks: Buffer[] = [];
+    for (let chunk = stream.read() as Buffer | null; chunk !== null; chunk = stream.read() as Buffer | null)
+      chunks.push(chunk);
+    this.stdinSent = true;
+    return Buffer.concat(chunks);
   }
 
   /** A message from the executor: this run, unless it is over. */
@@ -200,7 +229,7 @@ export class RemoteRun {
     const spec = this.job.spec;
     for (const channel of this.job.channels.all()) {
       if (channel.dir === '<' || !channel.toChild) continue;
-      if (channel.name === 'stdin' && spec.stdin !== undefined) continue; // sent with the spec
+      if (channel.name === 'stdin' && (spec.stdin !== undefined || this.stdinSent)) continue; // sent with the fork
       this.outflows.set(channel.name, this.outflow(channel));
     }
   }

@@ -25,6 +25,13 @@ export interface JobServiceOptions {
   killOrphans?: boolean;
 }
 
+/**
+ * How long fork's reply waits for the job's first output (Executor.replyWithOutput), ms: far
+ * longer than a command takes to write its first bytes, short enough that a job that writes
+ * nothing at first (it reads its stdin, say) gets its stdin and signals soon.
+ */
+const REPLY_WAIT_MS = 5;
+
 /** Errors that say the forking side can no longer hear from the job's session. */
 const GONE = new Set(['IKC_ERR_UNDELIVERED', 'IKC_ERR_UNREACHABLE', 'IKC_ERR_NO_SESSION']);
 
@@ -108,7 +115,7 @@ export class JobService {
     return made.session;
   }
 
-  private fork(ctx: Context, value: unknown): Session {
+  private fork(ctx: Context, value: unknown): Session | Promise<Session> {
     const peer = ctx.sender;
     const { id, options } = fromWire(value);
     const spec = normalize(options);
@@ -134,7 +141,16 @@ export class JobService {
     }
     this.executors.set(id, executor);
     executor.run(job, this.jobs);
-    return executor.session;
+    // Start it now if a slot is free, and send nothing back until it has something to say
+    // (Executor.replyWithOutput).
+    executor.quiet = true;
+    try {
+      this.jobs.startNow();
+    } finally {
+      executor.quiet = false;
+    }
+    if (job.state !== 'active' || job.attempts === 0) return executor.session;
+    return executor.replyWithOutput();
   }
 }
 
@@ -150,6 +166,10 @@ class Executor {
   private finished = false;
   /** The peer went away: nothing more is sent to it. */
   private orphan = false;
+  /** Within the fork call: a start (and its state) is not posted yet (replyWithOutput). */
+  quiet = false;
+  /** Sends fork's reply and the job's `start`, while they wait for its first word (replyWithOutput). */
+  private answer: (() => void) | undefined;
   private readonly release: () => void;
 
   constructor(
@@ -181,7 +201,29 @@ class Executor {
     return this.inflows.get(String(chan));
   }
 
+  /**
+   * fork's reply and the job's `start` post, for a job that started within the call: they wait
+   * for the executor's first post (the job's first output, as a rule, or its end), or
+   * REPLY_WAIT_MS if there is none by then. The `start` then goes in the same message as the
+   * first output, just before it, and the reply right after: the forking kernel is woken once,
+   * and has the job's pid before its first bytes. Meanwhile (while the child starts) this
+   * kernel does nothing for the job. The executor is known there from either.
+   */
+  replyWithOutput(): Promise<Session> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => this.answer?.(), REPLY_WAIT_MS);
+      this.answer = () => {
+        this.answer = undefined;
+        clearTimeout(timer);
+        resolve(this.session);
+        const job = this.job as Job;
+        this.post('start', job.pid, job.attempts);
+      };
+    });
+  }
+
   private post(event: string, ...args: unknown[]): void {
+    this.answer?.();
     if (this.finished || this.orphan || !this.session.alive) return;
     this.kernel.postFrom(this.session, this.peer, event, args);
   }
@@ -190,10 +232,13 @@ class Executor {
     this.job = job;
     this.jobs = jobs;
     job.on('state', (state: string) => {
+      if (this.quiet) return;
       if (state === 'queued' || state === 'deferred' || state === 'suspended' || state === 'active')
         this.post('state', state);
     });
-    job.on('start', () => this.post('start', job.pid, job.attempts));
+    job.on('start', () => {
+      if (!this.quiet) this.post('start', job.pid, job.attempts);
+    });
     const ended = (type: 'finish' | 'fail') => (_info: unknown, outcome: JobOutcome) => {
       this.outcome = outcomeToWire(type, outcome, { stdoutText: job.stdoutText, stderrText: job.stderrText });
       void job.wait(); // reap: the forking kernel keeps the job from now on
@@ -235,6 +280,7 @@ class Executor {
   }
 
   private finish(): void {
+    this.answer?.();
     this.finished = true;
     this.forget();
     this.release();
