@@ -248,7 +248,8 @@ class LocalExecution implements Execution {
     from.pipe(sink);
     this.child.once('exit', () => {
       from.unpipe(sink);
-      sink.end();
+      // Not when the pipe ended it already: a second end() makes (and drops) an error, stack and all.
+      if (!sink.writableEnded) sink.end();
     });
   }
 
