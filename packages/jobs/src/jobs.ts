@@ -250,8 +250,8 @@ export class Jobs implements JobControl {
 
   /**
    * @internal Starts what may start, now (JobService, after forkAs): a fork for another kernel
-   * starts within its call, so the call's reply can say it started (and with which pid) instead
-   * of two posts after it, and nothing else leaves before the job's output.
+   * starts within its call, so nothing is sent back while the child starts (its `start` goes
+   * with its first output: Executor.replyWithOutput).
    */
   startNow(): void {
     this.pump();
