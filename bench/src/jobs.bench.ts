@@ -14,7 +14,8 @@
  *   `/bin/echo x` (the fork, exec and pipe path alone).
  * - remote jobs (jobs/remote.ts): a second kernel, `beta`, runs in a child process; this
  *   process runs kernel `alpha`. Fork to first byte of `/bin/echo x`, local against remote,
- *   in round trips of a trivial remote call measured alongside. Stdout throughput of
+ *   in round trips of a trivial remote call measured alongside; and the bare floor of the
+ *   same thing, raw `ws` and `child_process` with no ikc (ws-source.ts). Stdout throughput of
  *   `head -c N /dev/zero` forked on beta with `on: 'beta'`, against a raw `ws` server process
  *   that spawns the same command and sends its chunks over one connection; peak RSS and CPU
  *   time of both processes during each transfer.
@@ -26,7 +27,8 @@
  * Environment: IKC_BENCH_JOBS=pool,start,remote-start,stream picks parts;
  * IKC_BENCH_JOBS_SECONDS sets a throughput run's length (default 2); IKC_BENCH_CHILD_FLAGS
  * passes node flags to the child processes (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`);
- * IKC_BENCH_HEAP_GROWTH sets both kernels' kernel.heapGrowingPercent (0: V8's own policy).
+ * IKC_BENCH_HEAP_GROWTH sets both kernels' kernel.heapGrowingPercent (0: V8's own policy);
+ * IKC_BENCH_WARM_ROUNDS sets the rounds of starts before the measured ones (default 1).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { Jobs, type Pool } from '@ikc/jobs';

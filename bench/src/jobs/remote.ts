@@ -11,7 +11,10 @@
  *   (local, timed there: the same process spawns as for a remote fork, whose cost grows with
  *   that process's RSS) and by alpha on beta (remote), until the first chunk of job.stdout;
  *   and the round trip of a trivial remote call (`call(poe://beta/ping, 'echo', i)`)
- *   between the two kernels: back to back, and one call after each start.
+ *   between the two kernels: back to back, and one call after each start. Beside them, the
+ *   bare floor: `/bin/echo x` spawned by the raw ws server on itself (timed there) and asked
+ *   of it over ws (its first chunk as a binary message), and a raw ws round trip: what a
+ *   remote start costs over a local one with no ikc at all.
  *
  * Contenders run interleaved, one run of each in turn, each after a full GC on both sides.
  */
@@ -27,6 +30,7 @@ import {
   BETA,
   bulkCommand,
   cpuSeconds,
+  ECHO_ARGV,
   firstByteMs,
   HEAP_GROWTH,
   peakRss,
@@ -44,6 +48,9 @@ const MAX_BYTES = 4096 * MIB;
 const PINGS = 200;
 /** A run that takes longer than this has hung. */
 const RUN_TIMEOUT_MS = 120_000;
+
+/** Rounds of starts (STARTS triples each) before the measured ones (IKC_BENCH_WARM_ROUNDS). */
+const WARM_ROUNDS = Number(process.env.IKC_BENCH_WARM_ROUNDS ?? 1);
 
 const THROUGHPUT_TARGET = 0.8;
 const FIRST_BYTE_TARGET_RTTS = 3;
@@ -80,6 +87,10 @@ function sleep(ms: number): Promise<void> {
 interface RawClient {
   /** Has the source run `argv`; resolves with the bytes of its stdout once it ended. */
   run(argv: string[]): Promise<{ bytes: number; exitCode: number | null }>;
+  /** Has the source run `argv`; resolves with the ms until its first chunk, once it ended. */
+  firstByte(argv: string[]): Promise<number>;
+  /** The ms of one round trip: a number there and back. */
+  echo(i: number): Promise<number>;
   close(): void;
 }
 
@@ -91,24 +102,60 @@ async function rawClient(address: string): Promise<RawClient> {
     ws.once('error', reject);
   });
   let bytes = 0;
+  let firstChunk: (() => void) | undefined;
   let done: ((r: { bytes: number; exitCode: number | null }) => void) | undefined;
+  let echoed: ((i: number) => void) | undefined;
   ws.on('message', (data: Buffer, isBinary: boolean) => {
     if (isBinary) {
       bytes += data.length;
+      const first = firstChunk;
+      firstChunk = undefined;
+      first?.();
       return;
     }
-    const { end, error } = JSON.parse(String(data)) as { end: number | null; error?: string };
-    if (error) throw new Error(`raw source: ${error}`);
+    const msg = JSON.parse(String(data)) as number | { end: number | null; error?: string };
+    if (typeof msg === 'number') {
+      const resolve = echoed;
+      echoed = undefined;
+      resolve?.(msg);
+      return;
+    }
+    if (msg.error) throw new Error(`raw source: ${msg.error}`);
     const resolve = done;
     done = undefined;
-    resolve?.({ bytes, exitCode: end });
+    resolve?.({ bytes, exitCode: msg.end });
   });
+  const run = (argv: string[]) => {
+    bytes = 0;
+    return new Promise<{ bytes: number; exitCode: number | null }>((resolve) => {
+      done = resolve;
+      ws.send(JSON.stringify(argv));
+    });
+  };
   return {
-    run(argv) {
-      bytes = 0;
-      return new Promise((resolve) => {
-        done = resolve;
-        ws.send(JSON.stringify(argv));
+    run,
+    async firstByte(argv) {
+      let ms = Number.NaN;
+      const t0 = process.hrtime.bigint();
+      const first = new Promise<void>((resolve) => {
+        firstChunk = resolve;
+      }).then(() => {
+        ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      });
+      const r = await run(argv);
+      await first;
+      if (r.exitCode !== 0 || r.bytes === 0)
+        throw new Error(`raw ${argv[0]} exited ${r.exitCode}, ${r.bytes} bytes`);
+      return ms;
+    },
+    echo(i) {
+      const t0 = process.hrtime.bigint();
+      return new Promise((resolve, reject) => {
+        echoed = (back) => {
+          if (back === i) resolve(Number(process.hrtime.bigint() - t0) / 1e6);
+          else reject(new Error(`raw echo: ${back} came back for ${i}`));
+        };
+        ws.send(JSON.stringify(i));
       });
     },
     close: () => ws.close(),
@@ -314,13 +361,18 @@ interface StartRound {
   /** Medians of the differences of each start's triple, ms: remote − local on beta, on alpha. */
   overBeta: number;
   overAlpha: number;
+  /** The bare floor, medians, ms: a spawn timed in the raw ws server, one asked of it over ws, their difference. */
+  rawLocal: number;
+  rawRemote: number;
+  rawOver: number;
 }
 
 /**
  * STARTS triples of starts, one after the other: local on alpha, local on beta (timed
  * there, asked over the control channel), remote; then one remote call, and one that blocks
- * beta as long as its local start took. Differences are
- * taken within each triple, so a slow moment of the machine hits all three.
+ * beta as long as its local start took; then the bare floor's pair: a spawn timed in the raw
+ * ws server (asked over its control channel), and one asked of it over ws. Differences are
+ * taken within each triple (pair), so a slow moment of the machine hits all of it.
  */
 async function startRound(s: RemoteSetup): Promise<StartRound> {
   const alpha: number[] = [];
@@ -328,6 +380,8 @@ async function startRound(s: RemoteSetup): Promise<StartRound> {
   const remote: number[] = [];
   const pings: number[] = [];
   const held: number[] = [];
+  const rawLocal: number[] = [];
+  const rawRemote: number[] = [];
   for (let i = 0; i < STARTS; i++) {
     alpha.push(await firstByteMs(s.jobs));
     const local = await s.beta.request<number>('firstByte');
@@ -335,6 +389,8 @@ async function startRound(s: RemoteSetup): Promise<StartRound> {
     remote.push(await firstByteMs(s.jobs, BETA));
     pings.push(await ping(s, i));
     held.push(await heldPing(s, local));
+    rawLocal.push(await s.source.request<number>('firstByte'));
+    rawRemote.push(await s.raw.firstByte(ECHO_ARGV));
   }
   return {
     alpha: median(alpha),
@@ -344,14 +400,19 @@ async function startRound(s: RemoteSetup): Promise<StartRound> {
     held: median(held),
     overBeta: median(remote.map((x, i) => x - (beta[i] as number))),
     overAlpha: median(remote.map((x, i) => x - (alpha[i] as number))),
+    rawLocal: median(rawLocal),
+    rawRemote: median(rawRemote),
+    rawOver: median(rawRemote.map((x, i) => x - (rawLocal[i] as number))),
   };
 }
 
-/** Median ms of a trivial remote call, PINGS back to back. */
-async function roundTrips(s: RemoteSetup): Promise<number> {
+/** Median ms of a trivial remote call, PINGS back to back; and of a raw ws echo, PINGS back to back. */
+async function roundTrips(s: RemoteSetup): Promise<{ ikc: number; raw: number }> {
   const times: number[] = [];
   for (let i = 0; i < PINGS; i++) times.push(await ping(s, i));
-  return median(times);
+  const raw: number[] = [];
+  for (let i = 0; i < PINGS; i++) raw.push(await s.raw.echo(i));
+  return { ikc: median(times), raw: median(raw) };
 }
 
 const LOCAL_ALPHA = 'local on alpha: alpha.jobs.fork, timed in alpha';
@@ -360,6 +421,10 @@ const REMOTE_START = "remote: alpha.jobs.fork({ on: 'beta' }), timed in alpha";
 const RTT_LOOP = 'round trip alpha → beta → alpha (call ping.echo), back to back';
 const RTT_IDLE = 'round trip, one call after each start';
 const RTT_HELD = 'round trip, beta blocked as long as its local start (less the block)';
+const RAW_LOCAL = 'bare floor, local: spawn in the raw ws server, timed there';
+const RAW_REMOTE = 'bare floor, remote: asked of the raw ws server, first chunk as a ws message';
+const RAW_OVER = 'bare floor: remote − local (median of each pair’s difference)';
+const RAW_RTT = 'raw ws round trip (a number there and back), back to back';
 
 export async function benchRemoteStart(s: RemoteSetup): Promise<boolean> {
   const names = [
@@ -374,10 +439,18 @@ export async function benchRemoteStart(s: RemoteSetup): Promise<boolean> {
     'diffAlpha',
     'diffIdle',
     'diffHeld',
+    'rawLocal',
+    'rawRemote',
+    'rawOver',
+    'rawRtt',
+    'rawDiff',
+    'rawDiffIkc',
+    'own',
+    'ownDiff',
   ] as const;
   type Name = (typeof names)[number];
   const results = Object.fromEntries(names.map((n) => [n, [] as number[]])) as Record<Name, number[]>;
-  await withTimeout(startRound(s), 'warm-up');
+  for (let w = 0; w < WARM_ROUNDS; w++) await withTimeout(startRound(s), 'warm-up');
   await withTimeout(roundTrips(s), 'warm-up');
   for (let r = 0; r < RUNS; r++) {
     gc();
@@ -388,13 +461,21 @@ export async function benchRemoteStart(s: RemoteSetup): Promise<boolean> {
     results.beta.push(round.beta);
     results.remote.push(round.remote);
     results.over.push(round.overBeta);
-    results.rtt.push(rtt);
+    results.rtt.push(rtt.ikc);
     results.idle.push(round.ping);
     results.held.push(round.held);
-    results.diff.push(round.overBeta / rtt);
-    results.diffAlpha.push(round.overAlpha / rtt);
+    results.diff.push(round.overBeta / rtt.ikc);
+    results.diffAlpha.push(round.overAlpha / rtt.ikc);
     results.diffIdle.push(round.overBeta / round.ping);
     results.diffHeld.push(round.overBeta / round.held);
+    results.rawLocal.push(round.rawLocal);
+    results.rawRemote.push(round.rawRemote);
+    results.rawOver.push(round.rawOver);
+    results.rawRtt.push(rtt.raw);
+    results.rawDiff.push(round.rawOver / rtt.raw);
+    results.rawDiffIkc.push(round.rawOver / rtt.ikc);
+    results.own.push(round.overBeta - round.rawOver);
+    results.ownDiff.push((round.overBeta - round.rawOver) / rtt.ikc);
   }
   const m = (name: Name) => median(results[name]);
   const target = `≤ ${FIRST_BYTE_TARGET_RTTS}`;
@@ -411,13 +492,28 @@ export async function benchRemoteStart(s: RemoteSetup): Promise<boolean> {
     { name: 'remote − local on beta, in after-start round trips', value: m('diffIdle'), unit: 'RTT' },
     { name: 'remote − local on beta, in held round trips', value: m('diffHeld'), unit: 'RTT' },
   ]);
+  report('The bare floor of a remote start: raw ws and child_process, no ikc (same triples)', [
+    { name: RAW_LOCAL, value: m('rawLocal'), unit: 'ms' },
+    { name: RAW_REMOTE, value: m('rawRemote'), unit: 'ms', baseline: RAW_LOCAL },
+    { name: RAW_OVER, value: m('rawOver'), unit: 'ms' },
+    { name: RAW_RTT, value: m('rawRtt'), unit: 'ms' },
+    { name: 'bare floor: remote − local, in raw back-to-back round trips', value: m('rawDiff'), unit: 'RTT' },
+    {
+      name: 'bare floor: remote − local, in ikc back-to-back round trips',
+      value: m('rawDiffIkc'),
+      unit: 'RTT',
+    },
+    { name: 'ikc’s own part: remote − local on beta, less the bare floor’s', value: m('own'), unit: 'ms' },
+    { name: 'ikc’s own part, in ikc back-to-back round trips', value: m('ownDiff'), unit: 'RTT' },
+  ]);
   const perRun = (name: Name, digits = 2) => results[name].map((x) => x.toFixed(digits)).join(', ');
   const rss = await s.beta.request<Mem>('mem');
   console.log(
     `- runs: local on alpha ${perRun('alpha')} ms; local on beta ${perRun('beta')} ms; remote ${perRun('remote')} ms; ` +
       `round trip ${perRun('rtt', 3)} ms back to back, ${perRun('idle', 3)} ms after a start, ` +
       `${perRun('held', 3)} ms held; ` +
-      `remote − local on beta ${perRun('over')} ms, ${perRun('diff', 1)} RTT\n` +
+      `remote − local on beta ${perRun('over')} ms, ${perRun('diff', 1)} RTT; ` +
+      `bare floor remote − local ${perRun('rawOver')} ms, raw round trip ${perRun('rawRtt', 3)} ms\n` +
       `- RSS now (a fork's cost grows with the forking process's): alpha ${fmt(process.memoryUsage.rss() / MIB)} MiB, ` +
       `beta ${fmt(rss.rss / MIB)} MiB`,
   );

@@ -4,16 +4,34 @@
  * server spawns it and sends its stdout's chunks, as they come, as binary messages on that
  * connection, then a text message `{"end":exitCode}`. It stops reading the pipe while more
  * than HIGH_WATER bytes wait in the connection's buffer (the ikc side's credit window), so
- * neither side holds more than a window. Prints `{"ready":{"address":...}}` and serves
- * control commands (remote/common.ts) until stdin closes.
+ * neither side holds more than a window. A text message that is a JSON number comes back as
+ * it is (the raw round trip). Prints `{"ready":{"address":...}}` and serves control commands
+ * (remote/common.ts; `firstByte` times a spawn of its own, from spawn() to the first chunk)
+ * until stdin closes.
  */
-import { spawn } from 'node:child_process';
+import { type StdioOptions, spawn } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { mem, send, serveControl } from '../remote/common.js';
-import { probeCommands } from './common.js';
+import { ECHO_ARGV, probeCommands } from './common.js';
 
 /** Bytes buffered on the connection before the pipe is paused (ikc's CHANNEL_WINDOW). */
 const HIGH_WATER = 1024 * 1024;
+
+/** The child's stdio, for a job of the client's and for a spawn timed here alike. */
+const STDIO: StdioOptions = ['ignore', 'pipe', 'inherit'];
+
+/** ms from spawn() of the first-byte job to its first stdout chunk here, once it has ended. */
+async function firstByte(): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  const child = spawn(ECHO_ARGV[0] as string, ECHO_ARGV.slice(1), { stdio: STDIO });
+  const out = child.stdout as Readable;
+  await new Promise((resolve) => out.once('data', resolve));
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  out.resume();
+  await new Promise((resolve) => child.once('close', resolve));
+  return ms;
+}
 
 const server = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false });
 await new Promise<void>((resolve, reject) => {
@@ -24,9 +42,11 @@ await new Promise<void>((resolve, reject) => {
 server.on('connection', (ws) => {
   ws.on('message', (data, isBinary) => {
     if (isBinary) return;
-    const argv = JSON.parse(String(data)) as string[];
-    const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
-    const out = child.stdout;
+    const text = String(data);
+    const argv = JSON.parse(text) as string[] | number;
+    if (typeof argv === 'number') return ws.send(text);
+    const child = spawn(argv[0] as string, argv.slice(1), { stdio: STDIO });
+    const out = child.stdout as Readable;
     const sent = () => {
       if (out.isPaused() && ws.bufferedAmount < HIGH_WATER) out.resume();
     };
@@ -43,7 +63,7 @@ server.on('connection', (ws) => {
 });
 
 const port = (server.address() as { port: number }).port;
-serveControl(probeCommands, async () => {
+serveControl({ ...probeCommands, firstByte }, async () => {
   for (const c of server.clients) c.terminate();
   await new Promise<void>((resolve) => server.close(() => resolve()));
 });
