@@ -355,11 +355,11 @@ interface StartRound {
   alpha: number;
   beta: number;
   remote: number;
-  ping: number;
+  idle: number;
   /** Median ms of a call that blocks beta as long as the triple's local start on beta, less that time. */
   held: number;
   /** Medians of the differences of each start's triple, ms: remote − local on beta, on alpha. */
-  overBeta: number;
+  over: number;
   overAlpha: number;
   /** The bare floor, medians, ms: a spawn timed in the raw ws server, one asked of it over ws, their difference. */
   rawLocal: number;
@@ -396,9 +396,9 @@ async function startRound(s: RemoteSetup): Promise<StartRound> {
     alpha: median(alpha),
     beta: median(beta),
     remote: median(remote),
-    ping: median(pings),
+    idle: median(pings),
     held: median(held),
-    overBeta: median(remote.map((x, i) => x - (beta[i] as number))),
+    over: median(remote.map((x, i) => x - (beta[i] as number))),
     overAlpha: median(remote.map((x, i) => x - (alpha[i] as number))),
     rawLocal: median(rawLocal),
     rawRemote: median(rawRemote),
@@ -457,25 +457,21 @@ export async function benchRemoteStart(s: RemoteSetup): Promise<boolean> {
     await s.beta.request('gc');
     const round = await withTimeout(startRound(s), 'starts');
     const rtt = await withTimeout(roundTrips(s), 'round trips');
-    results.alpha.push(round.alpha);
-    results.beta.push(round.beta);
-    results.remote.push(round.remote);
-    results.over.push(round.overBeta);
-    results.rtt.push(rtt.ikc);
-    results.idle.push(round.ping);
-    results.held.push(round.held);
-    results.diff.push(round.overBeta / rtt.ikc);
-    results.diffAlpha.push(round.overAlpha / rtt.ikc);
-    results.diffIdle.push(round.overBeta / round.ping);
-    results.diffHeld.push(round.overBeta / round.held);
-    results.rawLocal.push(round.rawLocal);
-    results.rawRemote.push(round.rawRemote);
-    results.rawOver.push(round.rawOver);
-    results.rawRtt.push(rtt.raw);
-    results.rawDiff.push(round.rawOver / rtt.raw);
-    results.rawDiffIkc.push(round.rawOver / rtt.ikc);
-    results.own.push(round.overBeta - round.rawOver);
-    results.ownDiff.push((round.overBeta - round.rawOver) / rtt.ikc);
+    const { over, rawOver } = round;
+    const run: Record<Name, number> = {
+      ...round,
+      rtt: rtt.ikc,
+      rawRtt: rtt.raw,
+      diff: over / rtt.ikc,
+      diffAlpha: round.overAlpha / rtt.ikc,
+      diffIdle: over / round.idle,
+      diffHeld: over / round.held,
+      rawDiff: rawOver / rtt.raw,
+      rawDiffIkc: rawOver / rtt.ikc,
+      own: over - rawOver,
+      ownDiff: (over - rawOver) / rtt.ikc,
+    };
+    for (const name of names) results[name].push(run[name]);
   }
   const m = (name: Name) => median(results[name]);
   const target = `≤ ${FIRST_BYTE_TARGET_RTTS}`;
