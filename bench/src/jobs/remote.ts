@@ -365,6 +365,8 @@ interface StartRound {
   rawLocal: number;
   rawRemote: number;
   rawOver: number;
+  /** Median ms of a raw ws round trip right after each bare remote start (no ikc in it). */
+  rawIdle: number;
 }
 
 /**
@@ -382,6 +384,7 @@ async function startRound(s: RemoteSetup): Promise<StartRound> {
   const held: number[] = [];
   const rawLocal: number[] = [];
   const rawRemote: number[] = [];
+  const rawIdle: number[] = [];
   for (let i = 0; i < STARTS; i++) {
     alpha.push(await firstByteMs(s.jobs));
     const local = await s.beta.request<number>('firstByte');
@@ -391,6 +394,7 @@ async function startRound(s: RemoteSetup): Promise<StartRound> {
     held.push(await heldPing(s, local));
     rawLocal.push(await s.source.request<number>('firstByte'));
     rawRemote.push(await s.raw.firstByte(ECHO_ARGV));
+    rawIdle.push(await s.raw.echo(i));
   }
   return {
     alpha: median(alpha),
@@ -403,6 +407,7 @@ async function startRound(s: RemoteSetup): Promise<StartRound> {
     rawLocal: median(rawLocal),
     rawRemote: median(rawRemote),
     rawOver: median(rawRemote.map((x, i) => x - (rawLocal[i] as number))),
+    rawIdle: median(rawIdle),
   };
 }
 
@@ -425,6 +430,7 @@ const RAW_LOCAL = 'bare floor, local: spawn in the raw ws server, timed there';
 const RAW_REMOTE = 'bare floor, remote: asked of the raw ws server, first chunk as a ws message';
 const RAW_OVER = 'bare floor: remote − local (median of each pair’s difference)';
 const RAW_RTT = 'raw ws round trip (a number there and back), back to back';
+const RAW_IDLE = 'raw ws round trip, one right after each bare remote start';
 
 export async function benchRemoteStart(s: RemoteSetup): Promise<boolean> {
   const names = [
@@ -443,7 +449,9 @@ export async function benchRemoteStart(s: RemoteSetup): Promise<boolean> {
     'rawRemote',
     'rawOver',
     'rawRtt',
+    'rawIdle',
     'rawDiff',
+    'diffRawIdle',
     'rawDiffIkc',
     'own',
     'ownDiff',
@@ -467,6 +475,7 @@ export async function benchRemoteStart(s: RemoteSetup): Promise<boolean> {
       diffIdle: over / round.idle,
       diffHeld: over / round.held,
       rawDiff: rawOver / rtt.raw,
+      diffRawIdle: over / round.rawIdle,
       rawDiffIkc: rawOver / rtt.ikc,
       own: over - rawOver,
       ownDiff: (over - rawOver) / rtt.ikc,
@@ -493,6 +502,7 @@ export async function benchRemoteStart(s: RemoteSetup): Promise<boolean> {
     { name: RAW_REMOTE, value: m('rawRemote'), unit: 'ms', baseline: RAW_LOCAL },
     { name: RAW_OVER, value: m('rawOver'), unit: 'ms' },
     { name: RAW_RTT, value: m('rawRtt'), unit: 'ms' },
+    { name: RAW_IDLE, value: m('rawIdle'), unit: 'ms', baseline: RAW_RTT },
     { name: 'bare floor: remote − local, in raw back-to-back round trips', value: m('rawDiff'), unit: 'RTT' },
     {
       name: 'bare floor: remote − local, in ikc back-to-back round trips',
@@ -501,6 +511,11 @@ export async function benchRemoteStart(s: RemoteSetup): Promise<boolean> {
     },
     { name: 'ikc’s own part: remote − local on beta, less the bare floor’s', value: m('own'), unit: 'ms' },
     { name: 'ikc’s own part, in ikc back-to-back round trips', value: m('ownDiff'), unit: 'RTT' },
+    {
+      name: 'ikc remote − local on beta, in raw round trips right after a start',
+      value: m('diffRawIdle'),
+      unit: 'RTT',
+    },
   ]);
   const perRun = (name: Name, digits = 2) => results[name].map((x) => x.toFixed(digits)).join(', ');
   const rss = await s.beta.request<Mem>('mem');
@@ -509,7 +524,7 @@ export async function benchRemoteStart(s: RemoteSetup): Promise<boolean> {
       `round trip ${perRun('rtt', 3)} ms back to back, ${perRun('idle', 3)} ms after a start, ` +
       `${perRun('held', 3)} ms held; ` +
       `remote − local on beta ${perRun('over')} ms, ${perRun('diff', 1)} RTT; ` +
-      `bare floor remote − local ${perRun('rawOver')} ms, raw round trip ${perRun('rawRtt', 3)} ms\n` +
+      `bare floor remote − local ${perRun('rawOver')} ms, raw round trip ${perRun('rawRtt', 3)} ms back to back, ${perRun('rawIdle', 3)} ms after a start\n` +
       `- RSS now (a fork's cost grows with the forking process's): alpha ${fmt(process.memoryUsage.rss() / MIB)} MiB, ` +
       `beta ${fmt(rss.rss / MIB)} MiB`,
   );
