@@ -479,11 +479,12 @@ describe('where a remote job goes, and what happens when a kernel goes', () => {
 
 describe('a remote fork, message by message', () => {
   let alpha: MeshKernel;
+  let beta: MeshKernel;
   /** What the serving kernel's queue was asked to fork: each job's id and the stdin sent with it. */
   const forks: { id: string; stdin: string | undefined }[] = [];
   before(async () => {
     // Both kernels in this process, over a real ws link, so the serving side can be watched.
-    const beta = await local('msg-beta', [], { jobs: { allow: ['cat', 'sh'] } });
+    beta = await local('msg-beta', [], { jobs: { allow: ['cat', 'sh'] } });
     alpha = await local('msg-alpha', [beta.listenAddress as string]);
     await eventually(() => alpha.peers().length === 1, 5_000, 'the link');
     const jobs = beta.jobs as Jobs;
@@ -532,6 +533,44 @@ describe('a remote fork, message by message', () => {
       assert.equal(first.state, 'active');
       assert.equal(String(first.pid), first.text.trim(), 'the pid of the process that wrote the bytes');
       assert.equal(job.attempts, 1);
+    }
+  });
+
+  it("leaves no proxy behind: each side drops its proxy of the other's session for a job as it ends", async () => {
+    // The sessions each side makes for a job: the peer here, the executor there.
+    const made: { kernel: MeshKernel; id: string }[] = [];
+    const watches = [alpha, beta].map((kernel) =>
+      kernel.monitor('register', (e) => {
+        if (e.session) made.push({ kernel, id: (e.session as { id: string }).id });
+      }),
+    );
+    const other = (kernel: MeshKernel) => (kernel === alpha ? beta : alpha);
+    try {
+      // A job that runs a while: meanwhile each side has a proxy of the other's session.
+      const open = alpha.fork({ cmd: ['cat'], on: 'msg-beta' });
+      open.stdin.write('x');
+      await new Promise((resolve) => open.stdout.once('data', resolve));
+      assert.equal(made.length, 2, 'a peer on alpha and an executor on beta');
+      for (const { kernel, id } of made)
+        assert.equal(other(kernel).lookup(id)?.isProxy, true, `a proxy of ${id} while the job runs`);
+      open.stdout.resume();
+      open.stdin.end();
+      assert.equal((await open.wait(10_000)).exitCode, 0);
+      // One that ends before fork's reply leaves (it writes nothing), and one refused there.
+      assert.equal(
+        (await alpha.fork({ cmd: ['sh', '-c', 'exit 3'], on: 'msg-beta' }).wait(10_000)).exitCode,
+        3,
+      );
+      const refused = await alpha.fork({ cmd: ['ls'], on: 'msg-beta' }).wait(10_000);
+      assert.equal((refused.error as IkcError | undefined)?.code, 'IKC_ERR_JOB_NOT_ALLOWED');
+      assert.equal(made.length, 5, 'three peers, two executors');
+      await eventually(
+        () => made.every(({ kernel, id }) => other(kernel).lookup(id) === undefined),
+        5_000,
+        'no proxy of a session of a job that ended',
+      );
+    } finally {
+      for (const w of watches) w.close();
     }
   });
 });

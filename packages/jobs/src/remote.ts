@@ -102,7 +102,9 @@ export class RemoteRun {
         'fork',
         [wire],
       )) as Session;
-      if (this.over) return;
+      // Over already (the job ended, or failed, before the reply came): the reply made a
+      // proxy of the executor again; it is not needed.
+      if (this.over) return this.kernel.forgetRemote(executor);
       this.know(executor);
     } catch (err) {
       const code = (err as { code?: unknown }).code;
@@ -313,5 +315,8 @@ export class RemoteRun {
     this.inflows.clear();
     this.release?.();
     if (this.peer?.alive) this.kernel.stopSession(this.peer);
+    // The executor has said all it will: its proxy here goes with the job, not thousands of
+    // jobs later (mesh.maxSenderProxies).
+    if (this.executor) this.kernel.forgetRemote(this.executor);
   }
 }

@@ -117,6 +117,16 @@ export class JobService {
 
   private fork(ctx: Context, value: unknown): Session | Promise<Session> {
     const peer = ctx.sender;
+    try {
+      return this.forkFor(peer, value);
+    } catch (err) {
+      // Refused: the forking side's session for this job hears nothing more from here.
+      this.jobs.kernel.forgetRemote(peer);
+      throw err;
+    }
+  }
+
+  private forkFor(peer: Session, value: unknown): Session | Promise<Session> {
     const { id, options } = fromWire(value);
     const spec = normalize(options);
     const name = allowName(spec);
@@ -285,6 +295,8 @@ class Executor {
     this.forget();
     this.release();
     if (this.session.alive) this.kernel.stopSession(this.session);
+    // Nothing more goes to the peer: its proxy here goes with the job.
+    this.kernel.forgetRemote(this.peer);
   }
 
   /** fork() failed before there was a job. */
