@@ -13,8 +13,9 @@
  *   and the round trip of a trivial remote call (`call(poe://beta/ping, 'echo', i)`)
  *   between the two kernels: back to back, and one call after each start. Beside them, the
  *   bare floor: `/bin/echo x` spawned by the raw ws server on itself (timed there) and asked
- *   of it over ws (its first chunk as a binary message), and a raw ws round trip: what a
- *   remote start costs over a local one with no ikc at all.
+ *   of it over ws (its first chunk as a binary message), and a raw ws round trip (back to
+ *   back, and one right after each bare start, a network round trip in a fork's conditions
+ *   with no ikc code in it): what a remote start costs over a local one with no ikc at all.
  *
  * Contenders run interleaved, one run of each in turn, each after a full GC on both sides.
  */
