@@ -536,38 +536,59 @@ describe('a remote fork, message by message', () => {
     }
   });
 
-  it("leaves no proxy behind: each side drops its proxy of the other's session for a job as it ends", async () => {
-    // The sessions each side makes for a job: the peer here, the executor there.
-    const made: { kernel: MeshKernel; id: string }[] = [];
+  it('answers `gone` for a job it no longer has: the kernel running it kills it, and the forking kernel loses it', async () => {
+    const job = alpha.fork({ cmd: ['sh', '-c', 'sleep 30'], on: 'msg-beta' });
+    job.stdin.end();
+    const pid = await started(job);
+    assert.ok(liveMembers(pid).length > 0, 'sleep runs there');
+    const alphaJobs = alpha.lookup('ikc.jobs');
+    const betaJobs = await alpha.resolve('poe://msg-beta/ikc.jobs');
+    assert.ok(alphaJobs && betaJobs.isProxy);
+    // Only the session that forked it speaks for a job: anyone else's `gone` changes nothing.
+    const stranger = alpha.spawn({ events: {} });
+    alpha.postFrom(stranger, betaJobs, 'gone', [job.id]);
+    await alpha.call(betaJobs, 'offer', { kind: 'cmd', name: 'sh' }); // after that post, over the same link
+    assert.ok(liveMembers(pid).length > 0, "a stranger's gone is ignored");
+    // What the forking kernel says when it no longer has the job (its hub got a message for it).
+    alpha.postFrom(alphaJobs, betaJobs, 'gone', [job.id]);
+    await eventually(() => liveMembers(pid).length === 0, 5_000, 'the orphan killed there');
+    assert.equal(job.state, 'active', 'nothing came back: beta no longer streams to alpha');
+    // Asked of a kernel that no longer runs it, a signal is answered `gone`: the job is lost here.
+    job.kill('SIGTERM');
+    const outcome = await job.wait(5_000);
+    assert.equal((outcome.error as IkcError | undefined)?.code, 'IKC_ERR_JOB_LOST');
+    alpha.stopSession(stranger);
+  });
+
+  it('makes no session for a job, on either side: their JobServices talk, by job id', async () => {
+    const made: string[] = [];
     const watches = [alpha, beta].map((kernel) =>
       kernel.monitor('register', (e) => {
-        if (e.session) made.push({ kernel, id: (e.session as { id: string }).id });
+        if (e.session) made.push(`${kernel.name}: ${(e.session as { id: string }).id}`);
       }),
     );
-    const other = (kernel: MeshKernel) => (kernel === alpha ? beta : alpha);
+    const counts = () => [alpha, beta].map((k) => k.size);
+    const before = counts();
     try {
-      // A job that runs a while: meanwhile each side has a proxy of the other's session.
+      // A job that runs a while, one that ends before fork's reply leaves (it writes nothing),
+      // and one refused there.
       const open = alpha.fork({ cmd: ['cat'], on: 'msg-beta' });
       open.stdin.write('x');
       await new Promise((resolve) => open.stdout.once('data', resolve));
-      assert.equal(made.length, 2, 'a peer on alpha and an executor on beta');
-      for (const { kernel, id } of made)
-        assert.equal(other(kernel).lookup(id)?.isProxy, true, `a proxy of ${id} while the job runs`);
       open.stdout.resume();
       open.stdin.end();
       assert.equal((await open.wait(10_000)).exitCode, 0);
-      // One that ends before fork's reply leaves (it writes nothing), and one refused there.
       assert.equal(
         (await alpha.fork({ cmd: ['sh', '-c', 'exit 3'], on: 'msg-beta' }).wait(10_000)).exitCode,
         3,
       );
       const refused = await alpha.fork({ cmd: ['ls'], on: 'msg-beta' }).wait(10_000);
       assert.equal((refused.error as IkcError | undefined)?.code, 'IKC_ERR_JOB_NOT_ALLOWED');
-      assert.equal(made.length, 5, 'three peers, two executors');
+      assert.deepEqual(made, [], 'no session registered for a job');
       await eventually(
-        () => made.every(({ kernel, id }) => other(kernel).lookup(id) === undefined),
+        () => counts().every((n, i) => n === before[i]),
         5_000,
-        'no proxy of a session of a job that ended',
+        `as many live sessions on each side as before the jobs (${before} then ${counts()})`,
       );
     } finally {
       for (const w of watches) w.close();

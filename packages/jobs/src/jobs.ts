@@ -6,7 +6,7 @@ import { LocalLauncher } from './local.js';
 import { JOB_DEFAULTS, type JobOptions, type JobRef, type JobSpec, normalize } from './options.js';
 import { Pool, type PoolOptions } from './pool.js';
 import { RunQueue } from './queue.js';
-import { type Placement, type RemoteHooks, RemoteRun } from './remote.js';
+import { type Placement, type RemoteHooks, RemoteHub, RemoteRun } from './remote.js';
 import { RemotePool } from './remote-pool.js';
 
 export interface JobsOptions {
@@ -96,6 +96,8 @@ export class Jobs implements JobControl {
   private readonly pools = new Set<Pool | RemotePool>();
   /** Jobs forked on other kernels, while they run there. */
   private readonly remotes = new Map<Job, RemoteRun>();
+  /** @internal Where remote jobs forked here hear from the kernels that run them (JobService shares its session). */
+  readonly remoteHub: RemoteHub;
   /** Jobs for other kernels whose time and dependencies have come: launched by the next pump. */
   private readonly remoteReady: Job[] = [];
   /** Jobs that go to another kernel once they may start: where to (a name, or `*`). */
@@ -118,6 +120,7 @@ export class Jobs implements JobControl {
     }
     this.kernel = kernel;
     this.slot = slot;
+    this.remoteHub = new RemoteHub(kernel);
     this.max = positiveInt(options.maxProc ?? JOB_DEFAULTS.maxProc(), 'maxProc');
     this.allow = Object.freeze([...(options.allow ?? [])]);
     this.killGraceMs = options.killGraceMs ?? JOB_DEFAULTS.killGraceMs;
@@ -605,7 +608,7 @@ export class Jobs implements JobControl {
   private launchRemote(job: Job): void {
     const target = this.remoteTarget.get(job) as string;
     this.remoteTarget.delete(job);
-    const run = new RemoteRun(this.kernel, job, target, this.remoteHooks, this.placement);
+    const run = new RemoteRun(this.kernel, job, target, this.remoteHooks, this.placement, this.remoteHub);
     this.remotes.set(job, run);
     void run.start();
   }

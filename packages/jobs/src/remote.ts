@@ -52,17 +52,128 @@ function neverSent(err: unknown): boolean {
 const LOST = new Set(['IKC_ERR_UNDELIVERED', 'IKC_ERR_UNREACHABLE', 'IKC_ERR_NO_SESSION']);
 
 /**
- * A job forked on another kernel, seen from the kernel that forked it. A session of its own
- * (the peer) receives the job's output, state and end from the executor there, and sends
+ * Tells whether a post's error says the session it went to (`details.session`), or its whole
+ * kernel (`details.kernel`, when no session is named), can no longer be reached: true for the
+ * given session and kernel name when it does.
+ */
+export function lostBy(err: unknown): ((session: Session) => boolean) | undefined {
+  const e = err as { code?: unknown; details?: { kernel?: unknown; session?: unknown } } | undefined;
+  if (typeof e?.code !== 'string' || !LOST.has(e.code)) return undefined;
+  const session = e.details?.session;
+  const kernel = e.details?.kernel;
+  if (typeof session === 'string' && session !== '') return (s) => s.id === session;
+  if (typeof kernel === 'string') return (s) => s.remote?.kernelName === kernel;
+  return undefined;
+}
+
+type HubEvents = Record<
+  'data' | 'eof' | 'credit' | 'start' | 'state' | 'end' | 'gone',
+  (ctx: Context, id: unknown, ...args: unknown[]) => void
+>;
+
+/**
+ * Where a kernel's remote jobs hear from the kernels that run them: one session for all of
+ * them, each event naming its job by id (its first argument). On a host kernel it is the
+ * session of the kernel's JobService (`ikc.jobs`), which serves jobs for others through the
+ * same events; elsewhere (a leaf kernel) one of its own, kept while remote jobs run. No
+ * session is made per job, here or on the kernel that runs it.
+ */
+export class RemoteHub {
+  private readonly runs = new Map<string, RemoteRun>();
+  private shared: Session | undefined;
+  private own: Session | undefined;
+  private release: (() => void) | undefined;
+
+  constructor(private readonly kernel: Kernel) {}
+
+  /** The events a remote job's executor sends, as handlers for the hub's session. */
+  readonly events: HubEvents = {
+    data: (ctx, id, chan, ...chunks) => this.run(ctx, id, 'data')?.inflows.get(String(chan))?.dataAll(chunks),
+    eof: (ctx, id, chan) => this.run(ctx, id, 'eof')?.inflows.get(String(chan))?.eof(),
+    credit: (ctx, id, chan, n) => this.run(ctx, id, 'credit')?.outflows.get(String(chan))?.grant(Number(n)),
+    start: (ctx, id, pid) => this.run(ctx, id, 'start')?.started(pid),
+    state: (ctx, id, state) => this.run(ctx, id, 'state')?.stateIs(state as JobState),
+    end: (ctx, id, outcome) => this.run(ctx, id, 'end')?.ended(outcome as WireOutcome),
+    gone: (ctx, id) =>
+      this.run(ctx, id, 'gone')?.lost(`kernel ${ctx.sender.remote?.kernelName} no longer runs it`),
+  };
+
+  /** A post of the hub's failed: the jobs it concerns are lost. */
+  failed(err: unknown): void {
+    const by = lostBy(err);
+    if (!by) return;
+    for (const run of [...this.runs.values()]) if (run.runsThere(by)) run.lost((err as Error).message);
+  }
+
+  /** Whether `id` is one of this kernel's remote jobs (the JobService asks, for an event it shares). */
+  has(id: unknown): boolean {
+    return this.runs.has(String(id));
+  }
+
+  /** On a host kernel: the JobService's session takes the hub's events. */
+  useSession(session: Session | undefined): void {
+    this.shared = session;
+  }
+
+  /**
+   * The run a message is for, if it came from the kernel that runs it. A message for a job
+   * this kernel no longer has is answered `gone`, so the kernel still running it stops
+   * streaming to nobody (and kills it, unless told not to).
+   */
+  private run(ctx: Context, id: unknown, event: string): RemoteRun | undefined {
+    const run = this.runs.get(String(id));
+    if (run === undefined) {
+      if (event !== 'gone' && event !== 'end' && ctx.sender.isProxy)
+        this.kernel.postFrom(this.session(), ctx.sender, 'gone', [id]);
+      return undefined;
+    }
+    return run.heard(ctx.sender);
+  }
+
+  /** The session a run sends from, and hears on. */
+  private session(): Session {
+    if (this.shared?.alive) return this.shared;
+    if (!this.own?.alive) {
+      const { events } = this;
+      this.own = this.kernel.spawn({
+        events: { ...events, _error: (_ctx: Context, err: unknown) => this.failed(err) },
+      });
+      this.release = this.kernel.hold(this.own);
+    }
+    return this.own;
+  }
+
+  open(run: RemoteRun): Session {
+    this.runs.set(run.job.id, run);
+    return this.session();
+  }
+
+  close(run: RemoteRun): void {
+    if (this.runs.get(run.job.id) === run) this.runs.delete(run.job.id);
+    if (this.runs.size > 0 || !this.own) return;
+    // Its own session goes when no remote job is left: it would keep kernel.run() waiting.
+    const release = this.release;
+    this.own = undefined;
+    this.release = undefined;
+    release?.();
+  }
+}
+
+/**
+ * A job forked on another kernel, seen from the kernel that forked it. The kernel's hub
+ * (RemoteHub) receives the job's output, state and end from the JobService there, and sends
  * stdin, signals and credit back (flow.ts): the Job's streams behave as a local child's.
  */
 export class RemoteRun {
+  /** The hub's session: what this run sends from. */
   private peer: Session | undefined;
+  /** The JobService's session on the kernel running it, once known. */
   private executor: Session | undefined;
   private kernelId: string | undefined;
-  private release: (() => void) | undefined;
-  private readonly inflows = new Map<string, Inflow>();
-  private readonly outflows = new Map<string, Outflow>();
+  /** @internal The job's channels as they come from there (the hub writes to them). */
+  readonly inflows = new Map<string, Inflow>();
+  /** @internal The job's channels as they go there (the hub grants them credit). */
+  readonly outflows = new Map<string, Outflow>();
   private readonly closers: (() => void)[] = [];
   /** Signals asked for before the executor was known. */
   private pending: string[] = [];
@@ -76,6 +187,7 @@ export class RemoteRun {
     private target: string,
     private readonly hooks: RemoteHooks,
     private readonly placement: Placement | undefined,
+    private readonly hub: RemoteHub,
   ) {}
 
   /** The id of the kernel running it, once known. */
@@ -102,9 +214,7 @@ export class RemoteRun {
         'fork',
         [wire],
       )) as Session;
-      // Over already (the job ended, or failed, before the reply came): the reply made a
-      // proxy of the executor again; it is not needed.
-      if (this.over) return this.kernel.forgetRemote(executor);
+      if (this.over) return;
       this.know(executor);
     } catch (err) {
       const code = (err as { code?: unknown }).code;
@@ -139,11 +249,33 @@ export class RemoteRun {
     return Buffer.concat(chunks);
   }
 
-  /** A message from the executor: this run, unless it is over. */
-  private heard(ctx: Context): this | undefined {
-    if (this.over) return undefined;
-    if (ctx.sender.isProxy) this.know(ctx.sender);
+  /**
+   * @internal A message for this job (RemoteHub): this run, if it came from the kernel
+   * running it. The first one may come before fork's reply, and makes that kernel's
+   * JobService known.
+   */
+  heard(sender: Session): this | undefined {
+    if (this.over || !sender.isProxy) return undefined;
+    if (this.executor) return sender.id === this.executor.id ? this : undefined;
+    const remote = sender.remote;
+    if (remote?.kernelName !== this.target && remote?.kernelId !== this.target) return undefined;
+    this.know(sender);
     return this;
+  }
+
+  /** Whether the job runs (or was sent) where `by` says the hub lost touch. */
+  runsThere(by: (session: Session) => boolean): boolean {
+    return this.executor !== undefined && by(this.executor);
+  }
+
+  /** @internal The job started there (RemoteHub). */
+  started(pid: unknown): void {
+    this.hooks.started(this.job, typeof pid === 'number' ? pid : null);
+  }
+
+  /** @internal The job's state there (RemoteHub). */
+  stateIs(state: JobState): void {
+    this.hooks.state(this.job, state);
   }
 
   /**
@@ -194,27 +326,7 @@ export class RemoteRun {
   }
 
   private openPeer(): void {
-    // Every message comes from the executor, and may arrive before fork's reply: the first
-    // one makes it known (heard()).
-    const peer = this.kernel.spawn({
-      events: {
-        data: (ctx: Context, chan: unknown, ...chunks: unknown[]) =>
-          this.heard(ctx)?.inflows.get(String(chan))?.dataAll(chunks),
-        eof: (ctx: Context, chan: unknown) => this.heard(ctx)?.inflows.get(String(chan))?.eof(),
-        credit: (ctx: Context, chan: unknown, n: unknown) =>
-          this.heard(ctx)?.outflows.get(String(chan))?.grant(Number(n)),
-        start: (ctx: Context, pid: unknown) =>
-          this.heard(ctx)?.hooks.started(this.job, typeof pid === 'number' ? pid : null),
-        state: (ctx: Context, state: unknown) => this.heard(ctx)?.hooks.state(this.job, state as JobState),
-        end: (ctx: Context, outcome: unknown) => this.heard(ctx)?.ended(outcome as WireOutcome),
-        _error: (_ctx: Context, err: unknown) => {
-          const code = (err as { code?: string } | undefined)?.code;
-          if (code && LOST.has(code)) this.lost((err as Error).message);
-        },
-      },
-    });
-    this.peer = peer;
-    this.release = this.kernel.hold(peer);
+    this.peer = this.hub.open(this);
     // What the job writes can arrive before fork's reply does: listen from now on.
     for (const channel of this.job.channels.all()) {
       if (channel.dir === '>' || !channel.fromChild) continue;
@@ -247,7 +359,7 @@ export class RemoteRun {
 
   private post(event: string, ...args: unknown[]): void {
     if (this.over || !this.executor || !this.peer?.alive) return;
-    this.kernel.postFrom(this.peer, this.executor, event, args);
+    this.kernel.postFrom(this.peer, this.executor, event, [this.job.id, ...args]);
   }
 
   private send(what: string): void {
@@ -276,14 +388,16 @@ export class RemoteRun {
     if (id === this.kernelId) this.lost(`kernel ${name} went down`);
   }
 
-  private ended(wire: WireOutcome): void {
+  /** @internal The job's end there (RemoteHub). */
+  ended(wire: WireOutcome): void {
     if (this.over) return;
     const { type, outcome, texts } = outcomeFromWire(wire);
     this.close();
     this.hooks.ended(this.job, type, outcome, texts);
   }
 
-  private lost(why: string): void {
+  /** @internal The kernel running it, or the way there, is gone: so is the job, as far as this kernel knows. */
+  lost(why: string): void {
     if (this.over) return;
     this.fail(
       new IkcError(
@@ -313,10 +427,6 @@ export class RemoteRun {
     this.outflows.clear();
     for (const closed of this.closers.splice(0)) closed();
     this.inflows.clear();
-    this.release?.();
-    if (this.peer?.alive) this.kernel.stopSession(this.peer);
-    // The executor has said all it will: its proxy here goes with the job, not thousands of
-    // jobs later (mesh.maxSenderProxies).
-    if (this.executor) this.kernel.forgetRemote(this.executor);
+    this.hub.close(this);
   }
 }

@@ -7,6 +7,7 @@ import type { Job, JobOutcome } from './job.js';
 import type { Jobs } from './jobs.js';
 import { normalize } from './options.js';
 import type { PoolOptions } from './pool.js';
+import { lostBy } from './remote.js';
 import { poolSession } from './remote-pool.js';
 import { allowName, fromWire, JOB_SERVICE, outcomeToWire, type WireOutcome } from './wire.js';
 
@@ -32,13 +33,13 @@ export interface JobServiceOptions {
  */
 const REPLY_WAIT_MS = 5;
 
-/** Errors that say the forking side can no longer hear from the job's session. */
-const GONE = new Set(['IKC_ERR_UNDELIVERED', 'IKC_ERR_UNREACHABLE', 'IKC_ERR_NO_SESSION']);
-
 /**
- * Forks jobs for other kernels: the session `ikc.jobs`, publishing `fork` and `offer`. Each
- * job forked here gets a session of its own (an executor) that streams its channels to the
- * forking kernel's session for it (its peer) and takes its stdin, signals and credit.
+ * Forks jobs for other kernels: the session `ikc.jobs`, publishing `fork`, `offer` and `pool`.
+ * Each job forked here has an Executor that streams its channels to the forking kernel's hub
+ * (its peer: RemoteHub) and takes its stdin, signals and credit, all through this one session,
+ * each event naming its job by id. The same session is this kernel's own hub, for the jobs it
+ * forks elsewhere: an event for a job this kernel runs for another goes to its Executor, any
+ * other to the hub.
  */
 export class JobService {
   readonly session: Session;
@@ -52,6 +53,7 @@ export class JobService {
     private readonly options: JobServiceOptions = {},
   ) {
     const kernel = jobs.kernel;
+    const hub = jobs.remoteHub;
     this.session = kernel.spawn({
       alias: JOB_SERVICE,
       publish: ['fork', 'offer', 'pool'],
@@ -59,8 +61,36 @@ export class JobService {
         fork: (ctx: Context, wire: unknown) => this.fork(ctx, wire),
         pool: (ctx: Context, wire: unknown) => this.pool(ctx, wire),
         offer: (ctx: Context, what: unknown) => this.offer(ctx, what),
+        // Shared with the hub: a job run here for another kernel, else one forked from here.
+        data: (ctx: Context, id: unknown, chan: unknown, ...chunks: unknown[]) =>
+          hub.has(id)
+            ? hub.events.data(ctx, id, chan, ...chunks)
+            : this.executor(ctx, id)?.data(chan, chunks),
+        eof: (ctx: Context, id: unknown, chan: unknown) =>
+          hub.has(id) ? hub.events.eof(ctx, id, chan) : this.executor(ctx, id)?.eof(chan),
+        credit: (ctx: Context, id: unknown, chan: unknown, n: unknown) =>
+          hub.has(id) ? hub.events.credit(ctx, id, chan, n) : this.executor(ctx, id)?.credit(chan, n),
+        gone: (ctx: Context, id: unknown) =>
+          hub.has(id)
+            ? hub.events.gone(ctx, id)
+            : this.executor(ctx, id, false)?.orphaned('its kernel no longer has it'),
+        // A job run here for another kernel.
+        signal: (ctx: Context, id: unknown, sig: unknown) => this.executor(ctx, id)?.signal(sig),
+        suspend: (ctx: Context, id: unknown) => this.executor(ctx, id)?.suspend(),
+        resume: (ctx: Context, id: unknown) => this.executor(ctx, id)?.resume(),
+        // A job forked from here.
+        start: hub.events.start,
+        state: hub.events.state,
+        end: hub.events.end,
+        _error: (_ctx: Context, err: unknown) => {
+          hub.failed(err);
+          const by = lostBy(err);
+          if (!by) return;
+          for (const ex of [...this.executors.values()]) if (by(ex.peer)) ex.orphaned((err as Error).message);
+        },
       },
     });
+    hub.useSession(this.session);
     this.monitor = kernel.monitor(['kernel.down'], (e: MonitorEvent) => {
       for (const ex of this.executors.values())
         if (ex.peerKernel === e.kernelId) ex.orphaned(`kernel ${e.kernel} went down`);
@@ -68,8 +98,20 @@ export class JobService {
     });
   }
 
+  /**
+   * The Executor an event is for, if it came from the kernel that forked the job. An event
+   * for a job this kernel does not run (it ended) is answered `gone` (unless it is one).
+   */
+  private executor(ctx: Context, id: unknown, answer = true): Executor | undefined {
+    const ex = this.executors.get(String(id));
+    if (ex !== undefined) return ex.peer.id === ctx.sender.id ? ex : undefined;
+    if (answer && ctx.sender.isProxy) this.jobs.kernel.postFrom(this.session, ctx.sender, 'gone', [id]);
+    return undefined;
+  }
+
   /** Stops taking forks (the queue is closing); running jobs are ended by the queue. */
   close(): void {
+    this.jobs.remoteHub.useSession(undefined);
     this.monitor.close();
     if (this.session.alive) this.jobs.kernel.stopSession(this.session);
   }
@@ -117,16 +159,6 @@ export class JobService {
 
   private fork(ctx: Context, value: unknown): Session | Promise<Session> {
     const peer = ctx.sender;
-    try {
-      return this.forkFor(peer, value);
-    } catch (err) {
-      // Refused: the forking side's session for this job hears nothing more from here.
-      this.jobs.kernel.forgetRemote(peer);
-      throw err;
-    }
-  }
-
-  private forkFor(peer: Session, value: unknown): Session | Promise<Session> {
     const { id, options } = fromWire(value);
     const spec = normalize(options);
     const name = allowName(spec);
@@ -139,8 +171,13 @@ export class JobService {
         { details: { kernel: this.jobs.kernel.name, [spec.kind === 'module' ? 'module' : 'cmd']: name } },
       );
     }
-    const executor = new Executor(this.jobs.kernel, peer, this.options.killOrphans ?? true, () =>
-      this.executors.delete(id),
+    const executor = new Executor(
+      this.jobs.kernel,
+      this.session,
+      id,
+      peer,
+      this.options.killOrphans ?? true,
+      () => this.executors.delete(id),
     );
     let job: Job;
     try {
@@ -166,7 +203,6 @@ export class JobService {
 
 /** One job forked here for another kernel: its channels, its events, and its end. */
 class Executor {
-  readonly session: Session;
   readonly peerKernel: string | undefined;
   private job: Job | undefined;
   private jobs: Jobs | undefined;
@@ -180,35 +216,44 @@ class Executor {
   quiet = false;
   /** Sends fork's reply and the job's `start`, while they wait for its first word (replyWithOutput). */
   private answer: (() => void) | undefined;
-  private readonly release: () => void;
 
+  /**
+   * `session` is the JobService's, which sends and receives for every job forked here; `peer`
+   * is the forking kernel's hub, and `id` the job's id, which each event carries first.
+   */
   constructor(
     private readonly kernel: Kernel,
-    private readonly peer: Session,
+    readonly session: Session,
+    private readonly id: string,
+    readonly peer: Session,
     private readonly killOrphans: boolean,
     private readonly forget: () => void,
   ) {
     this.peerKernel = peer.remote?.kernelId;
-    this.session = kernel.spawn({
-      events: {
-        data: (_ctx: Context, chan: unknown, ...chunks: unknown[]) => this.inflow(chan)?.dataAll(chunks),
-        eof: (_ctx: Context, chan: unknown) => this.inflow(chan)?.eof(),
-        credit: (_ctx: Context, chan: unknown, n: unknown) =>
-          this.outflows.get(String(chan))?.grant(Number(n)),
-        signal: (_ctx: Context, sig: unknown) => this.job?.kill(sig as NodeJS.Signals),
-        suspend: () => this.job?.suspend(),
-        resume: () => this.job?.resume(),
-        _error: (_ctx: Context, err: unknown) => {
-          const code = (err as { code?: string } | undefined)?.code;
-          if (code && GONE.has(code)) this.orphaned((err as Error).message);
-        },
-      },
-    });
-    this.release = kernel.hold(this.session);
   }
 
-  private inflow(chan: unknown): Inflow | undefined {
-    return this.inflows.get(String(chan));
+  data(chan: unknown, chunks: unknown[]): void {
+    this.inflows.get(String(chan))?.dataAll(chunks);
+  }
+
+  eof(chan: unknown): void {
+    this.inflows.get(String(chan))?.eof();
+  }
+
+  credit(chan: unknown, n: unknown): void {
+    this.outflows.get(String(chan))?.grant(Number(n));
+  }
+
+  signal(sig: unknown): void {
+    this.job?.kill(sig as NodeJS.Signals);
+  }
+
+  suspend(): void {
+    this.job?.suspend();
+  }
+
+  resume(): void {
+    this.job?.resume();
   }
 
   /**
@@ -235,7 +280,7 @@ class Executor {
   private post(event: string, ...args: unknown[]): void {
     this.answer?.();
     if (this.finished || this.orphan || !this.session.alive) return;
-    this.kernel.postFrom(this.session, this.peer, event, args);
+    this.kernel.postFrom(this.session, this.peer, event, [this.id, ...args]);
   }
 
   run(job: Job, jobs: Jobs): void {
@@ -293,10 +338,6 @@ class Executor {
     this.answer?.();
     this.finished = true;
     this.forget();
-    this.release();
-    if (this.session.alive) this.kernel.stopSession(this.session);
-    // Nothing more goes to the peer: its proxy here goes with the job.
-    this.kernel.forgetRemote(this.peer);
   }
 
   /** fork() failed before there was a job. */
