@@ -372,16 +372,6 @@ export class Kernel {
   }
 
   /**
-   * @internal Says that the remote session of a proxy is over (a protocol of its own told
-   * this kernel: a remote job's end, say). A proxy that the mesh made only because that
-   * session sent events here is dropped now, rather than kept until the bound on such
-   * proxies (`mesh.maxSenderProxies`) evicts it. A proxy resolved by name stays.
-   */
-  forgetRemote(proxy: Session): void {
-    if (proxy.remote !== null && proxy.state === RUNNING) this.router?.forget?.(proxy);
-  }
-
-  /**
    * @internal For a router: a call that waits its turn in the queue, behind the events
    * already posted, so a remote sender's posts and calls run in the order it sent them.
    */

@@ -17,8 +17,6 @@ export interface Router {
   resolve(spec: Spec): Promise<Session>;
   /** Resolves when events to that kernel may flow (its send buffer has room). */
   ready?(spec: Spec): Promise<void>;
-  /** The remote session of this proxy is over: drop the proxy if it is held only as a sender. */
-  forget?(proxy: Session): void;
 }
 
 /** A target that names a session on another kernel, for the router. */

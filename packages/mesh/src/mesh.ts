@@ -676,10 +676,6 @@ export class Mesh implements Router {
     return this.anyRouting.route(sender, spec, event, args, options, exclude);
   }
 
-  forget(proxy: Session): void {
-    this.proxies.forgetSender(proxy.id);
-  }
-
   ready(spec: Spec): Promise<void> {
     const kernelId = spec.kernel === '*' ? this.nextPublisher(spec.session) : this.kernelIdOf(spec.kernel);
     return kernelId ? this.readyFor(kernelId) : Promise.resolve();

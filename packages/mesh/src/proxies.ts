@@ -1,5 +1,5 @@
 import { formatSpec, type Kernel, type Session } from '@ikc/kernel';
-import { IkcError, type SessionRef } from '@ikc/wire';
+import type { IkcError, SessionRef } from '@ikc/wire';
 import { AnyEndpoint, SessionEndpoint } from './endpoints.js';
 import type { Mesh } from './mesh.js';
 
@@ -109,12 +109,6 @@ export class Proxies {
     this.senders.delete(sessionId);
     held.release();
     this.kernel.stopSession(held.proxy);
-  }
-
-  /** Drops a sender proxy whose session is over (Kernel.forgetRemote); a resolved one stays. */
-  forgetSender(sessionId: string): void {
-    if (!this.senders.has(sessionId)) return;
-    this.drop(sessionId, new IkcError('IKC_ERR_NO_SESSION', `session ${sessionId} has ended`));
   }
 
   /** Drops every proxy of a kernel that went away. */

@@ -3,7 +3,7 @@
 // real sockets in test/src/mesh-*.test.ts.
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import { type Context, Kernel, type MonitorEvent, type Session } from '@ikc/kernel';
+import { Kernel, type MonitorEvent } from '@ikc/kernel';
 import type { IkcError } from '@ikc/wire';
 import { defaultTuning } from '../src/defaults.js';
 import { silentLogger } from '../src/log.js';
@@ -79,36 +79,6 @@ describe('mesh over the in-memory transport', () => {
       a.mesh.peers().map((p) => [p.name, p.role, p.state]),
       [['b', 'host', 'up']],
     );
-  });
-
-  it("forgetRemote drops a proxy made for an event's sender, and keeps one resolved by name", async () => {
-    const a = node('a');
-    const b = node('b');
-    const senders: Session[] = [];
-    b.kernel.spawn({
-      alias: 'sink',
-      publish: ['note'],
-      events: { note: (ctx) => void senders.push(ctx.sender) },
-    });
-    const note = (ctx: Context) => ctx.post('poe://b/sink/note');
-    a.kernel.spawn({ alias: 'named', publish: ['hello'], events: { hello: note } });
-    await link(a, b);
-    let resolved: Session | undefined;
-    while (!resolved)
-      resolved = await b.kernel.resolve('poe://a/named').catch(() => tick(1).then(() => undefined));
-    a.kernel.spawn({ events: { _start: note } }); // a session b knows only as a sender
-    while (senders.length < 1) await tick(1);
-    b.kernel.post(resolved, 'hello'); // and the resolved one, as a sender
-    while (senders.length < 2) await tick(1);
-    const [onlySender, alsoResolved] = senders as [Session, Session];
-    assert.equal(onlySender.isProxy, true);
-    assert.equal(alsoResolved, resolved);
-    b.kernel.forgetRemote(onlySender);
-    assert.equal(onlySender.alive, false, 'a proxy made only for a sender goes');
-    assert.equal(b.kernel.lookup(onlySender.id), undefined);
-    b.kernel.forgetRemote(resolved);
-    assert.equal(resolved.alive, true, 'a proxy resolved by name stays');
-    assert.equal(b.kernel.lookup('poe://a/named'), resolved);
   });
 
   it('refuses a wrong secret on both sides with IKC_ERR_AUTH', async () => {
