@@ -88,7 +88,7 @@ export class RemoteHub {
 
   /** The events a remote job's executor sends, as handlers for the hub's session. */
   readonly events: HubEvents = {
-    data: (ctx, id, chan, ...chunks) => this.run(ctx, id, 'data')?.inflows.get(String(chan))?.dataAll(chunks),
+    data: (ctx, id, chan, ...chunks) => this.data(ctx, id, chan, chunks),
     eof: (ctx, id, chan) => this.run(ctx, id, 'eof')?.inflows.get(String(chan))?.eof(),
     credit: (ctx, id, chan, n) => this.run(ctx, id, 'credit')?.outflows.get(String(chan))?.grant(Number(n)),
     start: (ctx, id, pid) => this.run(ctx, id, 'start')?.started(pid),
@@ -97,6 +97,11 @@ export class RemoteHub {
     gone: (ctx, id) =>
       this.run(ctx, id, 'gone')?.lost(`kernel ${ctx.sender.remote?.kernelName} no longer runs it`),
   };
+
+  /** A job's bytes (the `data` event, its chunks as one array: the JobService passes them on as they came). */
+  data(ctx: Context, id: unknown, chan: unknown, chunks: unknown[]): void {
+    this.run(ctx, id, 'data')?.inflows.get(String(chan))?.dataAll(chunks);
+  }
 
   /** A post of the hub's failed: the jobs it concerns are lost. */
   failed(err: unknown): void {
@@ -359,7 +364,8 @@ export class RemoteRun {
 
   private post(event: string, ...args: unknown[]): void {
     if (this.over || !this.executor || !this.peer?.alive) return;
-    this.kernel.postFrom(this.peer, this.executor, event, [this.job.id, ...args]);
+    args.unshift(this.job.id);
+    this.kernel.postFrom(this.peer, this.executor, event, args);
   }
 
   private send(what: string): void {

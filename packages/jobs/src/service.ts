@@ -63,9 +63,7 @@ export class JobService {
         offer: (ctx: Context, what: unknown) => this.offer(ctx, what),
         // Shared with the hub: a job run here for another kernel, else one forked from here.
         data: (ctx: Context, id: unknown, chan: unknown, ...chunks: unknown[]) =>
-          hub.has(id)
-            ? hub.events.data(ctx, id, chan, ...chunks)
-            : this.executor(ctx, id)?.data(chan, chunks),
+          hub.has(id) ? hub.data(ctx, id, chan, chunks) : this.executor(ctx, id)?.data(chan, chunks),
         eof: (ctx: Context, id: unknown, chan: unknown) =>
           hub.has(id) ? hub.events.eof(ctx, id, chan) : this.executor(ctx, id)?.eof(chan),
         credit: (ctx: Context, id: unknown, chan: unknown, n: unknown) =>
@@ -280,7 +278,8 @@ class Executor {
   private post(event: string, ...args: unknown[]): void {
     this.answer?.();
     if (this.finished || this.orphan || !this.session.alive) return;
-    this.kernel.postFrom(this.session, this.peer, event, [this.id, ...args]);
+    args.unshift(this.id);
+    this.kernel.postFrom(this.session, this.peer, event, args);
   }
 
   run(job: Job, jobs: Jobs): void {
