@@ -73,6 +73,7 @@ describe('two kernel processes and a leaf (the test process)', () => {
       'add',
       'boom',
       'callback',
+      'now',
       'ping',
       'record',
       'recorded',
@@ -148,6 +149,19 @@ describe('two kernel processes and a leaf (the test process)', () => {
         },
       });
     });
+  });
+
+  it('sends a call made with `flush` at once; others leave at the end of the turn', async () => {
+    const flushed = leaf.callWith<number>({ flush: true }, 'poe://beta/calc/now');
+    const batched = leaf.call<number>('poe://beta/calc/now');
+    // Busy, reading and writing nothing: only a call already handed to the socket goes meanwhile.
+    const busyUntil = Date.now() + 500;
+    while (Date.now() < busyUntil) {
+      /* busy */
+    }
+    const [at, later] = await Promise.all([flushed, batched]);
+    assert.ok(at < busyUntil, `the flushed call was handled ${at - busyUntil} ms after the busy spell`);
+    assert.ok(later >= busyUntil, `the other was handled ${busyUntil - later} ms before it ended`);
   });
 
   it('times out and aborts calls that take too long, without hanging', async () => {

@@ -32,6 +32,12 @@ export interface CallOptions {
   timeoutMs?: number;
   /** Reject with IKC_ERR_ABORTED when this signal aborts. */
   signal?: AbortSignal;
+  /**
+   * Send the call to another kernel at once, rather than with the other frames of this turn
+   * of the event loop (which go together when the turn's synchronous work is done): for a
+   * call whose answer is awaited while the caller does more work first.
+   */
+  flush?: boolean;
 }
 
 /**

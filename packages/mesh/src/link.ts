@@ -372,6 +372,11 @@ export class Link {
     this.batcher.flush();
   };
 
+  /** Hands the frames batched so far to the transport now, not at the end of this turn (CallOptions.flush). */
+  flushNow(): void {
+    if (this.state === 'up') this.batcher.flush();
+  }
+
   /** Bytes of chunked messages (and frames behind them) not yet handed to the transport. */
   get pendingBytes(): number {
     let n = 0;

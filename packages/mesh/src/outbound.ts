@@ -160,6 +160,7 @@ export class Outbound {
         dest: '',
         origin: '',
       });
+      if (options.flush) channel.link?.flushNow();
     } catch (err) {
       this.options.pending.settle(callId, undefined, err);
     }
