@@ -125,6 +125,22 @@ describe('jobs forked on another kernel', () => {
     assert.ok(job.pid !== null && job.pid !== beta.child.pid);
   });
 
+  it('sends the fork within fork(): the job runs there while this kernel is still busy', async () => {
+    const job = alpha.fork({ cmd: ['sh', '-c', 'date +%s%3N'], on: 'beta' });
+    job.stdin.end();
+    // Busy for a while, reading nothing: only a fork already sent can run meanwhile.
+    const busyUntil = Date.now() + 1_000;
+    while (Date.now() < busyUntil) {
+      /* busy */
+    }
+    const ranAt = Number((await text(job.stdout)).trim());
+    assert.equal((await job.wait(10_000)).exitCode, 0);
+    assert.ok(
+      ranAt > 0 && ranAt < busyUntil,
+      `the job ran ${ranAt - busyUntil} ms after this kernel was busy`,
+    );
+  });
+
   it('runs a module function there: args, result, named channels in text mode, capture', async () => {
     const add = alpha.fork({ module: TASKS, export: 'add', args: [2, 40], on: 'beta' });
     assert.equal((await add.wait(10_000)).result, 42);
@@ -170,6 +186,13 @@ describe('jobs forked on another kernel', () => {
     assert.ok(IkcError.is((await viaPath.wait(10_000)).error, 'IKC_ERR_JOB_NOT_ALLOWED'));
     const module = alpha.fork({ module: `${TASKS}.nope.js`, export: 'add', on: 'beta' });
     assert.ok(IkcError.is((await module.wait(10_000)).error, 'IKC_ERR_JOB_NOT_ALLOWED'));
+    // What follows a refused fork at once (stdin, a signal) is answered `gone` there, before
+    // the refusal comes back: the job is still refused, not lost.
+    const followed = alpha.fork({ cmd: ['touch', marker], on: 'beta' });
+    followed.stdin.end('input');
+    followed.kill('SIGTERM');
+    const refused = await followed.wait(10_000);
+    assert.ok(IkcError.is(refused.error, 'IKC_ERR_JOB_NOT_ALLOWED'), String(refused.error));
     assert.equal(existsSync(marker), false, 'the refused command never ran');
     // A kernel nobody knows: the fork never left, so the job is not "lost" but unreachable.
     const ghost = await alpha.fork({ cmd: ['true'], on: 'ghost' }).wait(10_000);
@@ -497,20 +520,27 @@ describe('a remote fork, message by message', () => {
   });
   const sent = (job: Job) => forks.find((f) => f.id === job.id);
 
-  it('a stdin ended right after fork() goes with the fork; one still open streams', async () => {
-    const whole = alpha.fork({ cmd: ['cat'], on: 'msg-beta' });
+  it('a fork that waits (delay, `*`) takes a stdin already ended with it; one that goes at once streams it', async () => {
+    // A fork for a named kernel leaves within fork(): what is written after it follows it.
+    const now = alpha.fork({ cmd: ['cat'], on: 'msg-beta' });
+    now.stdin.write('all ');
+    now.stdin.end('at once\n');
+    const whole = alpha.fork({ cmd: ['cat'], on: 'msg-beta', delay: 0.001 });
     whole.stdin.write('all ');
     whole.stdin.end('at once\n');
-    const open = alpha.fork({ cmd: ['cat'], on: 'msg-beta' });
+    const open = alpha.fork({ cmd: ['cat'], on: 'msg-beta', delay: 0.001 });
     open.stdin.write('first, ');
-    const retried = alpha.fork({ cmd: ['cat'], on: 'msg-beta', retries: 1 });
+    const retried = alpha.fork({ cmd: ['cat'], on: 'msg-beta', delay: 0.001, retries: 1 });
     retried.stdin.end('a stream\n');
-    const outs = Promise.all([text(whole.stdout), text(open.stdout), text(retried.stdout)]);
+    const jobs = [now, whole, open, retried];
+    const outs = Promise.all(jobs.map((j) => text(j.stdout)));
     // cat writes nothing until it reads: its start comes on its own (after REPLY_WAIT_MS).
     assert.ok((await started(open)) > 0);
     open.stdin.end('then the rest\n');
-    await Promise.all([whole.wait(10_000), open.wait(10_000), retried.wait(10_000)]);
-    assert.deepEqual(await outs, ['all at once\n', 'first, then the rest\n', 'a stream\n']);
+    await Promise.all(jobs.map((j) => j.wait(10_000)));
+    assert.deepEqual(await outs, ['all at once\n', 'all at once\n', 'first, then the rest\n', 'a stream\n']);
+    assert.ok(sent(now), 'forked there');
+    assert.equal(sent(now)?.stdin, undefined, 'streamed right behind the fork');
     assert.equal(sent(whole)?.stdin, 'all at once\n', 'sent with the fork, as the stdin option');
     assert.ok(sent(open), 'forked there');
     assert.equal(sent(open)?.stdin, undefined, 'streamed');
@@ -558,6 +588,23 @@ describe('a remote fork, message by message', () => {
     const outcome = await job.wait(5_000);
     assert.equal((outcome.error as IkcError | undefined)?.code, 'IKC_ERR_JOB_LOST');
     alpha.stopSession(stranger);
+  });
+
+  it('a `gone` that comes before a fork is answered (it answers a post that followed a refused fork) does not lose the job', async () => {
+    const betaJobs = beta.lookup('ikc.jobs');
+    const job = alpha.fork({ cmd: ['touch', join(tmpdir(), 'ikc-never')], on: 'msg-beta' });
+    const alphaJobs = await beta.resolve('poe://msg-alpha/ikc.jobs');
+    assert.ok(betaJobs && alphaJobs.isProxy);
+    // As msg-beta answers the stdin or signal that alpha sent right behind the fork: it leaves
+    // msg-beta before the fork's refusal does, over the same link.
+    beta.postFrom(betaJobs, alphaJobs, 'gone', [job.id]);
+    const outcome = await job.wait(5_000);
+    assert.equal(
+      (outcome.error as IkcError | undefined)?.code,
+      'IKC_ERR_JOB_NOT_ALLOWED',
+      String(outcome.error),
+    );
+    assert.equal(job.attempts, 0);
   });
 
   it('makes no session for a job, on either side: their JobServices talk, by job id', async () => {

@@ -236,6 +236,11 @@ export class Jobs implements JobControl {
       throw this.busy();
 
     const id = givenId ?? `${this.kernel.id}.j${++this.slot.counter}`;
+    // A job for a named kernel that may start now: its fork leaves within this call, before the
+    // Job is made, and that kernel starts it while this one goes on (nothing it sends back can
+    // be read before fork() returns). Its stdin follows the fork as it is written.
+    const request =
+      remote && on !== '*' && !defer ? this.remoteHub.requestFork(on, id, spec, undefined) : undefined;
     const job = new Job(id, spec, this, remote ? on : this.kernel.name, defer ? 'deferred' : 'queued');
     this.jobs.set(id, job);
     if (owner) this.owners.set(job, { session: owner, release: this.kernel.hold(owner) });
@@ -245,9 +250,10 @@ export class Jobs implements JobControl {
     }
     if (remote) this.remoteTarget.set(job, on);
     if (defer) this.deferred.set(job, waiting);
+    else if (request) this.launchRemote(job, request);
     else if (remote) this.remoteReady.push(job);
     else this.ready.push(job);
-    if (givenId === undefined) this.schedule();
+    if (givenId === undefined && !request) this.schedule();
     return job;
   }
 
@@ -605,12 +611,13 @@ export class Jobs implements JobControl {
 
   // ---- jobs on other kernels (remote.ts) -------------------------------------------------------
 
-  private launchRemote(job: Job): void {
+  /** Starts a job on another kernel; `request` is its fork, if fork() already sent it. */
+  private launchRemote(job: Job, request?: Promise<Session>): void {
     const target = this.remoteTarget.get(job) as string;
     this.remoteTarget.delete(job);
     const run = new RemoteRun(this.kernel, job, target, this.remoteHooks, this.placement, this.remoteHub);
     this.remotes.set(job, run);
-    void run.start();
+    void run.start(request);
   }
 
   private readonly remoteHooks: RemoteHooks = {

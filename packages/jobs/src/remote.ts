@@ -4,6 +4,7 @@ import { IkcError } from '@ikc/wire';
 import type { Channel } from './channels.js';
 import { Inflow, Outflow } from './flow.js';
 import type { Job, JobOutcome, JobState } from './job.js';
+import type { JobSpec } from './options.js';
 import type { JobOffer } from './service.js';
 import { allowName, JOB_SERVICE, outcomeFromWire, toWire, type WireOutcome } from './wire.js';
 
@@ -38,6 +39,9 @@ const STDIN_WITH_FORK = 64 * 1024;
 
 /** How long a `*` fork waits for each kernel's offer (milliseconds). */
 const OFFER_TIMEOUT_MS = 2000;
+
+/** A fork goes out at once, not with the rest of its turn's frames (CallOptions.flush). */
+const FLUSHED = { flush: true } as const;
 
 /**
  * The mesh's word that a call never reached its kernel: no route there from here (its
@@ -95,7 +99,7 @@ export class RemoteHub {
     state: (ctx, id, state) => this.run(ctx, id, 'state')?.stateIs(state as JobState),
     end: (ctx, id, outcome) => this.run(ctx, id, 'end')?.ended(outcome as WireOutcome),
     gone: (ctx, id) =>
-      this.run(ctx, id, 'gone')?.lost(`kernel ${ctx.sender.remote?.kernelName} no longer runs it`),
+      this.run(ctx, id, 'gone')?.gone(`kernel ${ctx.sender.remote?.kernelName} no longer runs it`),
   };
 
   /** A job's bytes (the `data` event, its chunks as one array: the JobService passes them on as they came). */
@@ -132,7 +136,9 @@ export class RemoteHub {
         this.kernel.postFrom(this.session(), ctx.sender, 'gone', [id]);
       return undefined;
     }
-    return run.heard(ctx.sender);
+    // A `gone` may answer an early post (stdin, a signal) for a fork that was refused: it does
+    // not make the kernel that sent it this job's executor.
+    return run.heard(ctx.sender, event !== 'gone');
   }
 
   /** The session a run sends from, and hears on. */
@@ -146,6 +152,17 @@ export class RemoteHub {
       this.release = this.kernel.hold(this.own);
     }
     return this.own;
+  }
+
+  /**
+   * Sends the fork of job `id` to the JobService of kernel `target`, at once; resolves to that
+   * service's session (the job's executor there), or rejects as the fork was refused.
+   */
+  requestFork(target: string, id: string, spec: JobSpec, stdin: Buffer | undefined): Promise<Session> {
+    const wire = toWire(id, spec);
+    if (stdin !== undefined) wire.stdin = stdin;
+    const service = `poe://${target}/${JOB_SERVICE}`;
+    return this.kernel.callFrom(this.session(), service, 'fork', [wire], FLUSHED) as Promise<Session>;
   }
 
   open(run: RemoteRun): Session {
@@ -174,13 +191,17 @@ export class RemoteRun {
   private peer: Session | undefined;
   /** The JobService's session on the kernel running it, once known. */
   private executor: Session | undefined;
+  /** That JobService by name, once the fork is sent: what the run posts to until `executor` is known. */
+  private service: string | undefined;
+  /** The fork was answered (or failed). */
+  private answered = false;
   private kernelId: string | undefined;
   /** @internal The job's channels as they come from there (the hub writes to them). */
   readonly inflows = new Map<string, Inflow>();
   /** @internal The job's channels as they go there (the hub grants them credit). */
   readonly outflows = new Map<string, Outflow>();
   private readonly closers: (() => void)[] = [];
-  /** Signals asked for before the executor was known. */
+  /** Signals asked for before the fork was sent. */
   private pending: string[] = [];
   private over = false;
   /** stdin went with the fork (stdinSoFar). */
@@ -200,28 +221,31 @@ export class RemoteRun {
     return this.kernelId;
   }
 
-  async start(): Promise<void> {
+  /**
+   * Sends the fork there, and takes its answer. `request` is the fork already sent (Jobs.fork
+   * sends one for a named kernel before it makes the Job); else this picks the kernel first,
+   * when the target is `*`, and sends the fork with the job's stdin if it is already written.
+   */
+  async start(request?: Promise<Session>): Promise<void> {
     try {
-      if (this.target === '*') {
-        const where = await this.choose();
-        if (where === undefined) return this.hooks.local(this.job);
-        this.target = where;
+      if (request === undefined) {
+        if (this.target === '*') {
+          const where = await this.choose();
+          if (where === undefined) return this.hooks.local(this.job);
+          this.target = where;
+        }
+        if (this.over) return;
+        this.hooks.placed(this.job, this.target);
       }
-      if (this.over) return;
-      this.hooks.placed(this.job, this.target);
       this.openPeer();
-      const wire = toWire(this.job.id, this.job.spec);
-      const stdin = this.stdinSoFar();
-      if (stdin !== undefined) wire.stdin = stdin;
-      const executor = (await this.kernel.callFrom(
-        this.peer as Session,
-        `poe://${this.target}/${JOB_SERVICE}`,
-        'fork',
-        [wire],
-      )) as Session;
+      request ??= this.hub.requestFork(this.target, this.job.id, this.job.spec, this.stdinSoFar());
+      this.sent();
+      const executor = await request;
+      this.answered = true;
       if (this.over) return;
       this.know(executor);
     } catch (err) {
+      this.answered = true;
       const code = (err as { code?: unknown }).code;
       // The fork may have reached the other kernel, and the job may run there: lost, not
       // refused. Unless the mesh says it never left (no route to that kernel at all).
@@ -257,14 +281,14 @@ export class RemoteRun {
   /**
    * @internal A message for this job (RemoteHub): this run, if it came from the kernel
    * running it. The first one may come before fork's reply, and makes that kernel's
-   * JobService known.
+   * JobService known (unless `learn` is false).
    */
-  heard(sender: Session): this | undefined {
+  heard(sender: Session, learn = true): this | undefined {
     if (this.over || !sender.isProxy) return undefined;
     if (this.executor) return sender.id === this.executor.id ? this : undefined;
     const remote = sender.remote;
     if (remote?.kernelName !== this.target && remote?.kernelId !== this.target) return undefined;
-    this.know(sender);
+    if (learn) this.know(sender);
     return this;
   }
 
@@ -284,16 +308,23 @@ export class RemoteRun {
   }
 
   /**
+   * The fork has gone out: stdin and signals follow it from now on, to the JobService there by
+   * name until the executor is known (they arrive after the fork, which makes the job).
+   */
+  private sent(): void {
+    this.service = `poe://${this.target}/${JOB_SERVICE}`;
+    this.openOutflows();
+    for (const p of this.pending.splice(0)) this.send(p);
+  }
+
+  /**
    * The executor is known: from fork's reply, or from its first message, which may come first
-   * (the job starts there as the reply leaves). From now on stdin flows, and its kernel's
-   * death is this job's loss.
+   * (the job starts there as the reply leaves). From now on its kernel's death is this job's loss.
    */
   private know(executor: Session): void {
     if (this.executor || this.over) return;
     this.executor = executor;
     this.kernelId = executor.remote?.kernelId;
-    this.openOutflows();
-    for (const p of this.pending.splice(0)) this.send(p);
   }
 
   /** Picks the least-loaded kernel that allows the job (this one included when it may run
@@ -358,14 +389,18 @@ export class RemoteRun {
     return new Outflow(channel.toChild as Readable, {
       data: (chunks) => this.post('data', name, ...chunks),
       eof: () => this.post('eof', name),
-      ready: () => (this.executor ? this.kernel.ready(this.executor) : Promise.resolve()),
+      ready: () => {
+        const to = this.executor ?? this.service;
+        return to === undefined ? Promise.resolve() : this.kernel.ready(to);
+      },
     });
   }
 
   private post(event: string, ...args: unknown[]): void {
-    if (this.over || !this.executor || !this.peer?.alive) return;
+    const to = this.executor ?? this.service;
+    if (this.over || to === undefined || !this.peer?.alive) return;
     args.unshift(this.job.id);
-    this.kernel.postFrom(this.peer, this.executor, event, args);
+    this.kernel.postFrom(this.peer, to, event, args);
   }
 
   private send(what: string): void {
@@ -376,7 +411,7 @@ export class RemoteRun {
   /** kill(): a signal for the job's process group there. */
   signal(signal: NodeJS.Signals): boolean {
     if (this.over) return false;
-    if (this.executor) this.send(signal);
+    if (this.service !== undefined) this.send(signal);
     else this.pending.push(signal);
     return true;
   }
@@ -400,6 +435,14 @@ export class RemoteRun {
     const { type, outcome, texts } = outcomeFromWire(wire);
     this.close();
     this.hooks.ended(this.job, type, outcome, texts);
+  }
+
+  /**
+   * @internal That kernel no longer has the job (RemoteHub). Before fork's answer this is the
+   * answer to a post that followed a fork it refused: the answer says what became of the fork.
+   */
+  gone(why: string): void {
+    if (this.answered) this.lost(why);
   }
 
   /** @internal The kernel running it, or the way there, is gone: so is the job, as far as this kernel knows. */

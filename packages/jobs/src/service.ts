@@ -34,10 +34,12 @@ export interface JobServiceOptions {
 const REPLY_WAIT_MS = 5;
 
 /**
- * Forks jobs for other kernels: the session `ikc.jobs`, publishing `fork`, `offer` and `pool`.
- * Each job forked here has an Executor that streams its channels to the forking kernel's hub
- * (its peer: RemoteHub) and takes its stdin, signals and credit, all through this one session,
- * each event naming its job by id. The same session is this kernel's own hub, for the jobs it
+ * Forks jobs for other kernels: the session `ikc.jobs`, publishing `fork`, `offer` and `pool`,
+ * and what a forking kernel sends right behind a fork, before its answer (`data`, `eof`,
+ * `signal`, `suspend`, `resume`: each is taken only from the kernel that forked the job). Each
+ * job forked here has an Executor that streams its channels to the forking kernel's hub (its
+ * peer: RemoteHub) and takes its stdin, signals and credit, all through this one session, each
+ * event naming its job by id. The same session is this kernel's own hub, for the jobs it
  * forks elsewhere: an event for a job this kernel runs for another goes to its Executor, any
  * other to the hub.
  */
@@ -56,7 +58,7 @@ export class JobService {
     const hub = jobs.remoteHub;
     this.session = kernel.spawn({
       alias: JOB_SERVICE,
-      publish: ['fork', 'offer', 'pool'],
+      publish: ['fork', 'offer', 'pool', 'data', 'eof', 'signal', 'suspend', 'resume'],
       events: {
         fork: (ctx: Context, wire: unknown) => this.fork(ctx, wire),
         pool: (ctx: Context, wire: unknown) => this.pool(ctx, wire),
