@@ -521,16 +521,17 @@ describe('a remote fork, message by message', () => {
   const sent = (job: Job) => forks.find((f) => f.id === job.id);
 
   it('a fork that waits (delay, `*`) takes a stdin already ended with it; one that goes at once streams it', async () => {
-    // A fork for a named kernel leaves within fork(): what is written after it follows it.
+    // A fork for a named kernel leaves within fork(): what is written after it follows it. A
+    // delay long enough that the job is still deferred when fork() looks (a 1 ms one may not be).
     const now = alpha.fork({ cmd: ['cat'], on: 'msg-beta' });
     now.stdin.write('all ');
     now.stdin.end('at once\n');
-    const whole = alpha.fork({ cmd: ['cat'], on: 'msg-beta', delay: 0.001 });
+    const whole = alpha.fork({ cmd: ['cat'], on: 'msg-beta', delay: 0.05 });
     whole.stdin.write('all ');
     whole.stdin.end('at once\n');
-    const open = alpha.fork({ cmd: ['cat'], on: 'msg-beta', delay: 0.001 });
+    const open = alpha.fork({ cmd: ['cat'], on: 'msg-beta', delay: 0.05 });
     open.stdin.write('first, ');
-    const retried = alpha.fork({ cmd: ['cat'], on: 'msg-beta', delay: 0.001, retries: 1 });
+    const retried = alpha.fork({ cmd: ['cat'], on: 'msg-beta', delay: 0.05, retries: 1 });
     retried.stdin.end('a stream\n');
     const jobs = [now, whole, open, retried];
     const outs = Promise.all(jobs.map((j) => text(j.stdout)));
