@@ -184,6 +184,17 @@ export class Jobs implements JobControl {
     return this.allow.includes(program) || (!program.includes('/') && this.allow.includes(base));
   }
 
+  /** fork() and pool() on a closed queue, or on a kernel that has stopped, throw. */
+  private refuseIfClosed(): void {
+    if (this.closing)
+      throw new IkcError('IKC_ERR_JOBS_CLOSED', `the job queue of kernel ${this.kernel.name} is closed`);
+    if (this.kernel.isStopped)
+      throw new IkcError(
+        'IKC_ERR_KERNEL_STOPPED',
+        `kernel ${this.kernel.name} has stopped: it forks nothing more`,
+      );
+  }
+
   /**
    * Forks a job. It starts later (never inside this call), so listeners and pipes attached
    * right after fork() see everything. With `owner`, the job posts `_job` events (or
@@ -210,8 +221,7 @@ export class Jobs implements JobControl {
     givenId: string | undefined,
     normalized?: JobSpec,
   ): Job {
-    if (this.closing)
-      throw new IkcError('IKC_ERR_JOBS_CLOSED', `the job queue of kernel ${this.kernel.name} is closed`);
+    this.refuseIfClosed();
     const on = options?.on;
     if (on !== undefined && typeof on !== 'string')
       throw new IkcError('IKC_ERR_INVALID_ARG', 'job option on must be a kernel name or id, or "*"');
@@ -284,8 +294,7 @@ export class Jobs implements JobControl {
   pool(options: PoolOptions & { on?: undefined | '' }): Pool;
   pool(options: PoolOptions): Pool | RemotePool;
   pool(options: PoolOptions): Pool | RemotePool {
-    if (this.closing)
-      throw new IkcError('IKC_ERR_JOBS_CLOSED', `the job queue of kernel ${this.kernel.name} is closed`);
+    this.refuseIfClosed();
     const on = options?.on;
     if (on !== undefined && on !== '' && on !== this.kernel.name && on !== this.kernel.id) {
       if (typeof on !== 'string' || on === '*')

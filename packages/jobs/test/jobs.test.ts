@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { after, describe, it } from 'node:test';
 import { IkcError } from '@ikc/wire';
 import { type JobEventPayload, type JobInfo, type JobState, Jobs } from '../src/index.js';
-import { closeAll, readAll, setup } from './helpers.js';
+import { closeAll, fixture, readAll, setup } from './helpers.js';
 
 after(closeAll);
 
@@ -138,6 +138,18 @@ describe('cmd jobs', () => {
     assert.equal(done.exitCode, 0);
     assert.equal(any.stdoutText, 'here\n');
     assert.equal(any.info().kernel, kernel.name);
+  });
+
+  it('refuses fork() and pool() once its kernel has stopped, here and for another kernel', async () => {
+    const { jobs, kernel } = setup();
+    await kernel.stop();
+    const stopped = (err: unknown) =>
+      IkcError.is(err, 'IKC_ERR_KERNEL_STOPPED') && /kernel jt has stopped/.test((err as Error).message);
+    assert.throws(() => jobs.fork({ cmd: ['true'] }), stopped);
+    assert.throws(() => jobs.fork({ cmd: ['true'], on: 'beta' }), stopped);
+    assert.throws(() => jobs.fork({ cmd: ['true'], on: '*' }), stopped);
+    assert.throws(() => jobs.pool({ module: fixture('pool-tasks'), size: 1 }), stopped);
+    assert.deepEqual(jobs.list(), []);
   });
 
   it('is what kernel.fork() and ctx.fork() use; without a queue they say so', async () => {
