@@ -95,7 +95,12 @@ export class RemoteHub {
     data: (ctx, id, chan, ...chunks) => this.data(ctx, id, chan, chunks),
     eof: (ctx, id, chan) => this.run(ctx, id, 'eof')?.inflows.get(String(chan))?.eof(),
     credit: (ctx, id, chan, n) => this.run(ctx, id, 'credit')?.outflows.get(String(chan))?.grant(Number(n)),
-    start: (ctx, id, pid) => this.run(ctx, id, 'start')?.started(pid),
+    // `start` may carry the job's first output after its attempt (Executor.replyWithOutput).
+    start: (ctx, id, pid, _attempt, chan, ...chunks) => {
+      const run = this.run(ctx, id, 'start');
+      run?.started(pid);
+      if (chan !== undefined) run?.inflows.get(String(chan))?.dataAll(chunks);
+    },
     state: (ctx, id, state) => this.run(ctx, id, 'state')?.stateIs(state as JobState),
     end: (ctx, id, outcome) => this.run(ctx, id, 'end')?.ended(outcome as WireOutcome),
     gone: (ctx, id) =>

@@ -214,8 +214,9 @@ class Executor {
   private orphan = false;
   /** Within the fork call: a start (and its state) is not posted yet (replyWithOutput). */
   quiet = false;
-  /** Sends fork's reply and the job's `start`, while they wait for its first word (replyWithOutput). */
-  private answer: (() => void) | undefined;
+  /** Sends fork's reply and the job's `start` (with its first output, if that is the first
+   * word), while they wait for its first word (replyWithOutput). */
+  private answer: ((output?: unknown[]) => void) | undefined;
 
   /**
    * `session` is the JobService's, which sends and receives for every job forked here; `peer`
@@ -267,18 +268,24 @@ class Executor {
   replyWithOutput(): Promise<Session> {
     return new Promise((resolve) => {
       const timer = setTimeout(() => this.answer?.(), REPLY_WAIT_MS);
-      this.answer = () => {
+      this.answer = (output?: unknown[]) => {
         this.answer = undefined;
         clearTimeout(timer);
         resolve(this.session);
         const job = this.job as Job;
-        this.post('start', job.pid, job.attempts);
+        if (output === undefined) this.post('start', job.pid, job.attempts);
+        else this.post('start', job.pid, job.attempts, ...output);
       };
     });
   }
 
   private post(event: string, ...args: unknown[]): void {
-    this.answer?.();
+    if (this.answer !== undefined) {
+      // The job's first output rides on its `start`: one post for the forking kernel to take,
+      // not two (see the hub's `start`).
+      if (event === 'data') return this.answer(args);
+      this.answer();
+    }
     if (this.finished || this.orphan || !this.session.alive) return;
     args.unshift(this.id);
     this.kernel.postFrom(this.session, this.peer, event, args);
