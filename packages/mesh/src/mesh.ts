@@ -9,12 +9,16 @@ import {
   type Spec,
 } from '@ikc/kernel';
 import {
+  type CallFrame,
+  type ErrorFrame,
   type Frame,
   FrameType,
   IkcError,
   type KernelRole,
   type LinkSide,
+  type PostFrame,
   type RegistryFrame,
+  type ReplyFrame,
 } from '@ikc/wire';
 import { AnyRouting } from './any-routing.js';
 import { PendingCalls } from './calls.js';
@@ -406,8 +410,25 @@ export class Mesh implements Router {
       const channel = this.channels.get((link.peer as PeerInfo).id);
       if (!channel) return;
       if (!channel.receive(frame.seq)) return; // resent after a drop, and seen before
+      this.onSequenced(link, frame);
+      // The acknowledgement's timer after the frame is handled, not before: arming it costs a
+      // just-woken kernel tens of microseconds, and a remote call's handler (a fork) should
+      // not wait for that.
       this.delivery.scheduleAck(channel);
+      return;
     }
+    switch (frame.type) {
+      case FrameType.Registry:
+        return this.exchange.receive(link, frame);
+      case FrameType.Gossip:
+        this.cloud?.receive(link, frame.payload);
+        return;
+      default:
+        throw new IkcError('IKC_ERR_PROTOCOL', `unexpected ${frame.type} frame from ${link.peer?.name}`);
+    }
+  }
+
+  private onSequenced(link: Link, frame: PostFrame | CallFrame | ReplyFrame | ErrorFrame): void {
     switch (frame.type) {
       case FrameType.Post:
         return this.inbound.post(link, frame);
@@ -417,13 +438,6 @@ export class Mesh implements Router {
         return this.inbound.reply(link, frame);
       case FrameType.Error:
         return this.inbound.error(link, frame);
-      case FrameType.Registry:
-        return this.exchange.receive(link, frame);
-      case FrameType.Gossip:
-        this.cloud?.receive(link, frame.payload);
-        return;
-      default:
-        throw new IkcError('IKC_ERR_PROTOCOL', `unexpected ${frame.type} frame from ${link.peer?.name}`);
     }
   }
 
