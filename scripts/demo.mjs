@@ -27,6 +27,7 @@ function config(name, port, seeds, sessions) {
       `  socket: ${join(dir, `${name}.sock`)}`,
       'cloud:',
       '  name: demo',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: ~/.poe.conf expands ${VAR} itself.
       '  secret: ${DEMO_SECRET}',
       `  seeds: [${seeds.map((s) => `"ws://127.0.0.1:${s}"`).join(', ')}]`,
       `sessions: [${sessions.map((s) => `"${s}"`).join(', ')}]`,

@@ -7,6 +7,7 @@ import type { CallOptions, Session, SessionDefinition } from './session.js';
  * verbs bound to this session as the sender. A context stays valid after the handler returns,
  * so an async handler can keep using it.
  */
+// biome-ignore lint/suspicious/noExplicitAny: a session's handler state is whatever its definition says.
 export class Context<H = any> {
   constructor(
     readonly kernel: Kernel,

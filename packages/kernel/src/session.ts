@@ -9,9 +9,11 @@ import type { Kernel } from './kernel.js';
 // biome-ignore lint/suspicious/noExplicitAny: handlers declare their own argument types.
 export type Handler<H = any> = (ctx: Context<H>, ...args: any[]) => unknown;
 
+// biome-ignore lint/suspicious/noExplicitAny: a session's handler state is whatever its definition says.
 export type Events<H = any> = Record<string, Handler<H>>;
 
 /** What `kernel.spawn()` takes, and what a session module's default export is. */
+// biome-ignore lint/suspicious/noExplicitAny: a session's handler state is whatever its definition says.
 export interface SessionDefinition<H = any> {
   /** Names this session holds on its kernel; each keeps the session alive. */
   alias?: string | string[];
@@ -76,6 +78,7 @@ export interface SessionInfo {
  * The object is also a reference: pass it as an event argument, post to it, call it.
  * Fields marked internal belong to the kernel; use the context's methods to change them.
  */
+// biome-ignore lint/suspicious/noExplicitAny: a session's handler state is whatever its definition says.
 export class Session<H = any> {
   /** @internal */ events: Events<H>;
   /** @internal Count of what keeps this session alive (aliases, queued events, timers, children, holds, pending async handlers). */

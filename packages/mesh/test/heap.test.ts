@@ -9,11 +9,7 @@ import { heapGrowthFlag } from '../src/heap.js';
 const MESH = fileURLToPath(new URL('../src/index.js', import.meta.url));
 
 /** What heapGrowthSet() says after startKernel() in a fresh node, run with `nodeArgs`. */
-function setByKernel(
-  kernel: Record<string, unknown>,
-  nodeArgs: string[] = [],
-  env: NodeJS.ProcessEnv = {},
-): string {
+function setByKernel(kernel: Record<string, unknown>, nodeArgs: string[] = []): string {
   const script = `
     const { startKernel, heapGrowthSet, silentLogger } = await import(${JSON.stringify(MESH)});
     const before = heapGrowthSet();
