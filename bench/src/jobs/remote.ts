@@ -16,6 +16,9 @@
  *   of it over ws (its first chunk as a binary message), and a raw ws round trip (back to
  *   back, and one right after each bare start, a network round trip in a fork's conditions
  *   with no ikc code in it): what a remote start costs over a local one with no ikc at all.
+ *   And the floor on ikc's messaging: a call to beta's `ping.spawnFirst(argv)`, whose handler
+ *   spawns `/bin/echo x` with child_process and answers its first chunk, against the same
+ *   spawn timed in beta: a remote start through the mesh with no job in it.
  *
  * Contenders run interleaved, one run of each in turn, each after a full GC on both sides.
  */
@@ -368,13 +371,19 @@ interface StartRound {
   rawOver: number;
   /** Median ms of a raw ws round trip right after each bare remote start (no ikc in it). */
   rawIdle: number;
+  /** The floor on ikc's messaging, medians, ms: a spawn timed in beta, one asked of it by a call, their difference. */
+  callLocal: number;
+  callRemote: number;
+  callOver: number;
 }
 
 /**
  * STARTS triples of starts, one after the other: local on alpha, local on beta (timed
  * there, asked over the control channel), remote; then one remote call, and one that blocks
  * beta as long as its local start took; then the bare floor's pair: a spawn timed in the raw
- * ws server (asked over its control channel), and one asked of it over ws. Differences are
+ * ws server (asked over its control channel), and one asked of it over ws; then the
+ * messaging floor's pair: a spawn timed in beta, and one asked of it by a call (the
+ * `spawnFirst` event, which answers the first chunk). Differences are
  * taken within each triple (pair), so a slow moment of the machine hits all of it.
  */
 async function startRound(s: RemoteSetup): Promise<StartRound> {
@@ -386,6 +395,8 @@ async function startRound(s: RemoteSetup): Promise<StartRound> {
   const rawLocal: number[] = [];
   const rawRemote: number[] = [];
   const rawIdle: number[] = [];
+  const callLocal: number[] = [];
+  const callRemote: number[] = [];
   for (let i = 0; i < STARTS; i++) {
     alpha.push(await firstByteMs(s.jobs));
     const local = await s.beta.request<number>('firstByte');
@@ -396,6 +407,8 @@ async function startRound(s: RemoteSetup): Promise<StartRound> {
     rawLocal.push(await s.source.request<number>('firstByte'));
     rawRemote.push(await s.raw.firstByte(ECHO_ARGV));
     rawIdle.push(await s.raw.echo(i));
+    callLocal.push(await s.beta.request<number>('spawnFirst'));
+    callRemote.push(await spawnFirstMs(s));
   }
   return {
     alpha: median(alpha),
@@ -409,7 +422,19 @@ async function startRound(s: RemoteSetup): Promise<StartRound> {
     rawRemote: median(rawRemote),
     rawOver: median(rawRemote.map((x, i) => x - (rawLocal[i] as number))),
     rawIdle: median(rawIdle),
+    callLocal: median(callLocal),
+    callRemote: median(callRemote),
+    callOver: median(callRemote.map((x, i) => x - (callLocal[i] as number))),
   };
+}
+
+/** ms from a call of beta's `ping.spawnFirst(ECHO_ARGV)` until its answer, the first chunk, is here. */
+async function spawnFirstMs(s: RemoteSetup): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  const chunk = (await s.alpha.call(s.ping, 'spawnFirst', ECHO_ARGV)) as Uint8Array;
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (chunk.length === 0) throw new Error('spawnFirst answered no bytes');
+  return ms;
 }
 
 /** Median ms of a trivial remote call, PINGS back to back; and of a raw ws echo, PINGS back to back. */
@@ -432,6 +457,9 @@ const RAW_REMOTE = 'bare floor, remote: asked of the raw ws server, first chunk 
 const RAW_OVER = 'bare floor: remote − local (median of each pair’s difference)';
 const RAW_RTT = 'raw ws round trip (a number there and back), back to back';
 const RAW_IDLE = 'raw ws round trip, one right after each bare remote start';
+const CALL_LOCAL = 'messaging floor, local: child_process spawn in beta, timed there';
+const CALL_REMOTE =
+  "messaging floor, remote: call(ping, 'spawnFirst'), whose handler spawns and answers the first chunk";
 
 export async function benchRemoteStart(s: RemoteSetup): Promise<boolean> {
   const names = [
@@ -456,6 +484,11 @@ export async function benchRemoteStart(s: RemoteSetup): Promise<boolean> {
     'rawDiffIkc',
     'own',
     'ownDiff',
+    'callLocal',
+    'callRemote',
+    'callOver',
+    'callDiff',
+    'jobsPart',
   ] as const;
   type Name = (typeof names)[number];
   const results = Object.fromEntries(names.map((n) => [n, [] as number[]])) as Record<Name, number[]>;
@@ -480,6 +513,8 @@ export async function benchRemoteStart(s: RemoteSetup): Promise<boolean> {
       rawDiffIkc: rawOver / rtt.ikc,
       own: over - rawOver,
       ownDiff: (over - rawOver) / rtt.ikc,
+      callDiff: round.callOver / rtt.ikc,
+      jobsPart: over - round.callOver,
     };
     for (const name of names) results[name].push(run[name]);
   }
@@ -518,6 +553,25 @@ export async function benchRemoteStart(s: RemoteSetup): Promise<boolean> {
       unit: 'RTT',
     },
   ]);
+  report('The floor on ikc’s messaging: a remote start by a call, no job in it (same triples)', [
+    { name: CALL_LOCAL, value: m('callLocal'), unit: 'ms' },
+    { name: CALL_REMOTE, value: m('callRemote'), unit: 'ms', baseline: CALL_LOCAL },
+    {
+      name: 'messaging floor: remote − local (median of each pair’s difference)',
+      value: m('callOver'),
+      unit: 'ms',
+    },
+    {
+      name: 'messaging floor: remote − local, in back-to-back round trips',
+      value: m('callDiff'),
+      unit: 'RTT',
+    },
+    {
+      name: 'the jobs layer’s part: remote − local on beta, less the messaging floor’s',
+      value: m('jobsPart'),
+      unit: 'ms',
+    },
+  ]);
   const perRun = (name: Name, digits = 2) => results[name].map((x) => x.toFixed(digits)).join(', ');
   const rss = await s.beta.request<Mem>('mem');
   console.log(
@@ -525,7 +579,8 @@ export async function benchRemoteStart(s: RemoteSetup): Promise<boolean> {
       `round trip ${perRun('rtt', 3)} ms back to back, ${perRun('idle', 3)} ms after a start, ` +
       `${perRun('held', 3)} ms held; ` +
       `remote − local on beta ${perRun('over')} ms, ${perRun('diff', 1)} RTT; ` +
-      `bare floor remote − local ${perRun('rawOver')} ms, raw round trip ${perRun('rawRtt', 3)} ms back to back, ${perRun('rawIdle', 3)} ms after a start\n` +
+      `bare floor remote − local ${perRun('rawOver')} ms, raw round trip ${perRun('rawRtt', 3)} ms back to back, ${perRun('rawIdle', 3)} ms after a start; ` +
+      `messaging floor remote − local ${perRun('callOver')} ms, ${perRun('callDiff', 1)} RTT\n` +
       `- RSS now (a fork's cost grows with the forking process's): alpha ${fmt(process.memoryUsage.rss() / MIB)} MiB, ` +
       `beta ${fmt(rss.rss / MIB)} MiB`,
   );
