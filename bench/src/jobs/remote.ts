@@ -18,10 +18,16 @@
  *   with no ikc code in it): what a remote start costs over a local one with no ikc at all.
  *   And the floor on ikc's messaging: a call to beta's `ping.spawnFirst(argv)`, whose handler
  *   spawns `/bin/echo x` with child_process and answers its first chunk, against the same
- *   spawn timed in beta: a remote start through the mesh with no job in it.
+ *   spawn timed in beta: a remote start through the mesh with no job in it. And a job's
+ *   shape built from plain posts: a session here posts beta's `ping.postFirst(argv, id)`,
+ *   whose handler spawns with the three pipes a job has and posts each stdout chunk back,
+ *   which this session writes into a PassThrough (as a job's stdout), until its first chunk;
+ *   against the same spawn and PassThrough timed in beta.
  *
  * Contenders run interleaved, one run of each in turn, each after a full GC on both sides.
  */
+
+import { PassThrough } from 'node:stream';
 import type { Job, Jobs } from '@ikc/jobs';
 import type { Session } from '@ikc/kernel';
 import { type MeshKernel, silentLogger, startKernel } from '@ikc/mesh';
@@ -71,6 +77,9 @@ export interface RemoteSetup {
   source: Child<Ready>;
   raw: RawClient;
   ping: Session;
+  /** ms from a post of beta's `ping.postFirst(ECHO_ARGV)` to the first chunk out of the
+   * PassThrough its posts are written into here; resolves once beta's `exit` came. */
+  postFirst(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -166,6 +175,47 @@ async function rawClient(address: string): Promise<RawClient> {
   };
 }
 
+// ---- a job's shape from plain posts ----------------------------------------------------------
+
+/**
+ * A session on alpha that posts beta's `ping.postFirst(argv, id)` and takes its `data` and
+ * `exit` posts, each chunk written into that start's PassThrough: the least a remote job needs
+ * (three pipes on beta, a post each way, a stream here) with none of the jobs layer.
+ */
+function postFirstClient(alpha: MeshKernel, ping: Session): () => Promise<number> {
+  const starts = new Map<number, { out: PassThrough; exited: () => void }>();
+  let post: ((id: number) => void) | undefined;
+  alpha.spawn({
+    alias: 'bench.postFirst',
+    publish: ['data', 'exit'],
+    events: {
+      _start: (ctx) => {
+        post = (id) => ctx.post(ping, 'postFirst', ECHO_ARGV, id);
+      },
+      data: (_ctx, id: unknown, chunk: unknown) => starts.get(id as number)?.out.write(chunk as Uint8Array),
+      exit: (_ctx, id: unknown) => {
+        const start = starts.get(id as number);
+        starts.delete(id as number);
+        start?.exited();
+      },
+    },
+  });
+  let next = 0;
+  return async () => {
+    const id = ++next;
+    const t0 = process.hrtime.bigint();
+    const out = new PassThrough();
+    const exited = new Promise<void>((resolve) => starts.set(id, { out, exited: resolve }));
+    (post as (id: number) => void)(id);
+    const chunk = (await new Promise((resolve) => out.once('data', resolve))) as Buffer;
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    if (chunk.length === 0) throw new Error('postFirst posted no bytes');
+    out.resume();
+    await exited;
+    return ms;
+  };
+}
+
 // ---- setup -------------------------------------------------------------------------------------
 
 export async function startRemote(): Promise<RemoteSetup> {
@@ -194,6 +244,7 @@ export async function startRemote(): Promise<RemoteSetup> {
   }
   const ping = await alpha.resolve(`poe://${BETA}/ping`);
   const raw = await rawClient(source.ready.address);
+  const postFirst = postFirstClient(alpha, ping);
   return {
     alpha,
     jobs,
@@ -201,6 +252,7 @@ export async function startRemote(): Promise<RemoteSetup> {
     source,
     raw,
     ping,
+    postFirst,
     async close() {
       raw.close();
       await alpha.stop();
@@ -375,6 +427,10 @@ interface StartRound {
   callLocal: number;
   callRemote: number;
   callOver: number;
+  /** A job's shape from plain posts, medians, ms: a spawn timed in beta, one asked of it by a post, their difference. */
+  postLocal: number;
+  postRemote: number;
+  postOver: number;
 }
 
 /**
@@ -383,7 +439,9 @@ interface StartRound {
  * beta as long as its local start took; then the bare floor's pair: a spawn timed in the raw
  * ws server (asked over its control channel), and one asked of it over ws; then the
  * messaging floor's pair: a spawn timed in beta, and one asked of it by a call (the
- * `spawnFirst` event, which answers the first chunk). Differences are
+ * `spawnFirst` event, which answers the first chunk); then the plain-posts pair: the same
+ * with a job's three pipes and PassThrough, asked of beta by a post (`postFirst`), its first
+ * chunk posted back. Differences are
  * taken within each triple (pair), so a slow moment of the machine hits all of it.
  */
 async function startRound(s: RemoteSetup): Promise<StartRound> {
@@ -397,6 +455,8 @@ async function startRound(s: RemoteSetup): Promise<StartRound> {
   const rawIdle: number[] = [];
   const callLocal: number[] = [];
   const callRemote: number[] = [];
+  const postLocal: number[] = [];
+  const postRemote: number[] = [];
   for (let i = 0; i < STARTS; i++) {
     alpha.push(await firstByteMs(s.jobs));
     const local = await s.beta.request<number>('firstByte');
@@ -409,6 +469,8 @@ async function startRound(s: RemoteSetup): Promise<StartRound> {
     rawIdle.push(await s.raw.echo(i));
     callLocal.push(await s.beta.request<number>('spawnFirst'));
     callRemote.push(await spawnFirstMs(s));
+    postLocal.push(await s.beta.request<number>('postFirst'));
+    postRemote.push(await s.postFirst());
   }
   return {
     alpha: median(alpha),
@@ -425,6 +487,9 @@ async function startRound(s: RemoteSetup): Promise<StartRound> {
     callLocal: median(callLocal),
     callRemote: median(callRemote),
     callOver: median(callRemote.map((x, i) => x - (callLocal[i] as number))),
+    postLocal: median(postLocal),
+    postRemote: median(postRemote),
+    postOver: median(postRemote.map((x, i) => x - (postLocal[i] as number))),
   };
 }
 
@@ -460,6 +525,10 @@ const RAW_IDLE = 'raw ws round trip, one right after each bare remote start';
 const CALL_LOCAL = 'messaging floor, local: child_process spawn in beta, timed there';
 const CALL_REMOTE =
   "messaging floor, remote: call(ping, 'spawnFirst'), whose handler spawns and answers the first chunk";
+const POST_LOCAL =
+  'plain posts, local: spawn with three pipes in beta, stdout through a PassThrough, timed there';
+const POST_REMOTE =
+  "plain posts, remote: post(ping, 'postFirst'), each chunk posted back into a PassThrough here";
 
 export async function benchRemoteStart(s: RemoteSetup): Promise<boolean> {
   const names = [
@@ -489,6 +558,11 @@ export async function benchRemoteStart(s: RemoteSetup): Promise<boolean> {
     'callOver',
     'callDiff',
     'jobsPart',
+    'postLocal',
+    'postRemote',
+    'postOver',
+    'postDiff',
+    'layerPart',
   ] as const;
   type Name = (typeof names)[number];
   const results = Object.fromEntries(names.map((n) => [n, [] as number[]])) as Record<Name, number[]>;
@@ -515,6 +589,8 @@ export async function benchRemoteStart(s: RemoteSetup): Promise<boolean> {
       ownDiff: (over - rawOver) / rtt.ikc,
       callDiff: round.callOver / rtt.ikc,
       jobsPart: over - round.callOver,
+      postDiff: round.postOver / rtt.ikc,
+      layerPart: over - round.postOver,
     };
     for (const name of names) results[name].push(run[name]);
   }
@@ -572,6 +648,21 @@ export async function benchRemoteStart(s: RemoteSetup): Promise<boolean> {
       unit: 'ms',
     },
   ]);
+  report('A job’s shape from plain posts: three pipes, a post each way, a PassThrough (same triples)', [
+    { name: POST_LOCAL, value: m('postLocal'), unit: 'ms' },
+    { name: POST_REMOTE, value: m('postRemote'), unit: 'ms', baseline: POST_LOCAL },
+    {
+      name: 'plain posts: remote − local (median of each pair’s difference)',
+      value: m('postOver'),
+      unit: 'ms',
+    },
+    { name: 'plain posts: remote − local, in back-to-back round trips', value: m('postDiff'), unit: 'RTT' },
+    {
+      name: 'what the jobs layer adds beyond them: remote − local on beta, less plain posts’',
+      value: m('layerPart'),
+      unit: 'ms',
+    },
+  ]);
   const perRun = (name: Name, digits = 2) => results[name].map((x) => x.toFixed(digits)).join(', ');
   const rss = await s.beta.request<Mem>('mem');
   console.log(
@@ -580,7 +671,8 @@ export async function benchRemoteStart(s: RemoteSetup): Promise<boolean> {
       `${perRun('held', 3)} ms held; ` +
       `remote − local on beta ${perRun('over')} ms, ${perRun('diff', 1)} RTT; ` +
       `bare floor remote − local ${perRun('rawOver')} ms, raw round trip ${perRun('rawRtt', 3)} ms back to back, ${perRun('rawIdle', 3)} ms after a start; ` +
-      `messaging floor remote − local ${perRun('callOver')} ms, ${perRun('callDiff', 1)} RTT\n` +
+      `messaging floor remote − local ${perRun('callOver')} ms, ${perRun('callDiff', 1)} RTT; ` +
+      `plain posts remote − local ${perRun('postOver')} ms, ${perRun('postDiff', 1)} RTT\n` +
       `- RSS now (a fork's cost grows with the forking process's): alpha ${fmt(process.memoryUsage.rss() / MIB)} MiB, ` +
       `beta ${fmt(rss.rss / MIB)} MiB`,
   );
