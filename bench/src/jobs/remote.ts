@@ -639,19 +639,23 @@ export async function benchRemoteStart(s: RemoteSetup): Promise<boolean> {
       unit: 'RTT',
     },
   ]);
+  // A pair's rows: its local and remote halves, their difference in ms and in round trips.
+  const pairRows = (what: string, local: string, remote: string, keys: Name[]): Row[] => {
+    const [l, r, over, diff] = keys as [Name, Name, Name, Name];
+    return [
+      { name: local, value: m(l), unit: 'ms' },
+      { name: remote, value: m(r), unit: 'ms', baseline: local },
+      { name: `${what}: remote − local (median of each pair’s difference)`, value: m(over), unit: 'ms' },
+      { name: `${what}: remote − local, in back-to-back round trips`, value: m(diff), unit: 'RTT' },
+    ];
+  };
   report('The floor on ikc’s messaging: a remote start by a call, no job in it (same triples)', [
-    { name: CALL_LOCAL, value: m('callLocal'), unit: 'ms' },
-    { name: CALL_REMOTE, value: m('callRemote'), unit: 'ms', baseline: CALL_LOCAL },
-    {
-      name: 'messaging floor: remote − local (median of each pair’s difference)',
-      value: m('callOver'),
-      unit: 'ms',
-    },
-    {
-      name: 'messaging floor: remote − local, in back-to-back round trips',
-      value: m('callDiff'),
-      unit: 'RTT',
-    },
+    ...pairRows('messaging floor', CALL_LOCAL, CALL_REMOTE, [
+      'callLocal',
+      'callRemote',
+      'callOver',
+      'callDiff',
+    ]),
     {
       name: 'the jobs layer’s part: remote − local on beta, less the messaging floor’s',
       value: m('jobsPart'),
@@ -659,14 +663,7 @@ export async function benchRemoteStart(s: RemoteSetup): Promise<boolean> {
     },
   ]);
   report('A job’s shape from plain posts: three pipes, a post each way, a PassThrough (same triples)', [
-    { name: POST_LOCAL, value: m('postLocal'), unit: 'ms' },
-    { name: POST_REMOTE, value: m('postRemote'), unit: 'ms', baseline: POST_LOCAL },
-    {
-      name: 'plain posts: remote − local (median of each pair’s difference)',
-      value: m('postOver'),
-      unit: 'ms',
-    },
-    { name: 'plain posts: remote − local, in back-to-back round trips', value: m('postDiff'), unit: 'RTT' },
+    ...pairRows('plain posts', POST_LOCAL, POST_REMOTE, ['postLocal', 'postRemote', 'postOver', 'postDiff']),
     {
       name: 'what the jobs layer adds beyond them: remote − local on beta, less plain posts’',
       value: m('layerPart'),
