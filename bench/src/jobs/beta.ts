@@ -10,7 +10,8 @@
  * with no jobs layer). Prints `{"ready":{"address":...}}` and serves control commands
  * (remote/common.ts) until stdin closes; `firstByte` times one fork of beta's own (common.ts
  * firstByteMs), `spawnFirst` one spawn of ECHO_ARGV as that event makes it, and `postFirst`
- * one as that event makes it, its output through a PassThrough as a job's is, timed here.
+ * one as that event makes it, its output through a PassThrough as a job's is, timed here;
+ * each after IDLE_MS of idleness (common.ts).
  */
 
 import { type ChildProcessByStdio, spawn } from 'node:child_process';
@@ -18,7 +19,7 @@ import { PassThrough, type Readable, type Writable } from 'node:stream';
 import type { Jobs } from '@ikc/jobs';
 import { silentLogger, startKernel } from '@ikc/mesh';
 import { CLOUD, mem, send, serveControl } from '../remote/common.js';
-import { ALLOW, BETA, ECHO_ARGV, firstByteMs, HEAP_GROWTH, probeCommands } from './common.js';
+import { ALLOW, afterIdle, BETA, ECHO_ARGV, firstByteMs, HEAP_GROWTH, probeCommands } from './common.js';
 
 /** Spawns argv and resolves with its first stdout chunk (stdin and stderr not opened). */
 function firstChunk(argv: string[]): Promise<Buffer> {
@@ -91,9 +92,9 @@ const kernel = await startKernel({
 serveControl(
   {
     ...probeCommands,
-    firstByte: () => firstByteMs(kernel.jobs as Jobs),
-    spawnFirst: spawnFirstMs,
-    postFirst: postFirstMs,
+    firstByte: afterIdle(() => firstByteMs(kernel.jobs as Jobs)),
+    spawnFirst: afterIdle(spawnFirstMs),
+    postFirst: afterIdle(postFirstMs),
   },
   () => kernel.stop().catch(() => {}),
 );

@@ -79,5 +79,23 @@ export function cpuSeconds(): number {
   return (user + system) / 1e6;
 }
 
+/**
+ * Idle ms before each start the remote-start rounds time, local or remote: no process of the
+ * bench does anything in them. On a 2-vCPU VM a start's time depends on how long its
+ * processes have been idle: a local start 3 ms after beta's last spawn came out about 0.2 ms
+ * faster than one after 8 ms of idleness, which was enough to flip which of two pairs looked
+ * dearer. With the same pause before each, every start finds its processes in the same state,
+ * whatever ran before it.
+ */
+export const IDLE_MS = 10;
+
+/** A local start's measure, taken after IDLE_MS of idleness (beta's and the raw ws server's). */
+export function afterIdle(measure: () => Promise<number>): () => Promise<number> {
+  return async () => {
+    await new Promise((resolve) => setTimeout(resolve, IDLE_MS));
+    return measure();
+  };
+}
+
 /** Control commands (remote/common.ts serveControl) every helper process of this bench has. */
 export const probeCommands = { resetPeak, peak: peakRss, cpu: cpuSeconds };

@@ -43,6 +43,7 @@ import {
   ECHO_ARGV,
   firstByteMs,
   HEAP_GROWTH,
+  IDLE_MS,
   peakRss,
   resetPeak,
   STARTS,
@@ -64,14 +65,6 @@ const WARM_ROUNDS = Number(process.env.IKC_BENCH_WARM_ROUNDS ?? 1);
 
 const THROUGHPUT_TARGET = 0.8;
 const FIRST_BYTE_TARGET_RTTS = 3;
-/**
- * Idle ms before the local half of the messaging floor's and the plain posts' pairs: beta has
- * then been idle about as long as before the local start of a fork triple (while alpha forks
- * its own), whatever ran just before. A local start timed right after beta worked comes out
- * up to 0.3 ms faster, and each pair's difference with it.
- */
-const LOCAL_PAUSE_MS = 3;
-
 interface Ready {
   address: string;
   pid: number;
@@ -448,7 +441,8 @@ interface StartRound {
  * messaging floor's pair: a spawn timed in beta, and one asked of it by a call (the
  * `spawnFirst` event, which answers the first chunk); then the plain-posts pair: the same
  * with a job's three pipes and PassThrough, asked of beta by a post (`postFirst`), its first
- * chunk posted back. The last two pairs' local halves follow LOCAL_PAUSE_MS of idleness.
+ * chunk posted back. Each start, local or remote, follows IDLE_MS in which no process of the
+ * bench does anything (a local half's pause is taken in beta, or the raw ws server, once asked).
  * Differences are taken within each triple (pair), so a slow moment of the machine hits all
  * of it.
  */
@@ -466,20 +460,23 @@ async function startRound(s: RemoteSetup): Promise<StartRound> {
   const postLocal: number[] = [];
   const postRemote: number[] = [];
   for (let i = 0; i < STARTS; i++) {
+    await sleep(IDLE_MS);
     alpha.push(await firstByteMs(s.jobs));
     const local = await s.beta.request<number>('firstByte');
     beta.push(local);
+    await sleep(IDLE_MS);
     remote.push(await firstByteMs(s.jobs, BETA));
     pings.push(await ping(s, i));
     held.push(await heldPing(s, local));
     rawLocal.push(await s.source.request<number>('firstByte'));
+    await sleep(IDLE_MS);
     rawRemote.push(await s.raw.firstByte(ECHO_ARGV));
     rawIdle.push(await s.raw.echo(i));
-    await sleep(LOCAL_PAUSE_MS);
     callLocal.push(await s.beta.request<number>('spawnFirst'));
+    await sleep(IDLE_MS);
     callRemote.push(await spawnFirstMs(s));
-    await sleep(LOCAL_PAUSE_MS);
     postLocal.push(await s.beta.request<number>('postFirst'));
+    await sleep(IDLE_MS);
     postRemote.push(await s.postFirst());
   }
   return {

@@ -13,7 +13,7 @@ import { type StdioOptions, spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { mem, send, serveControl } from '../remote/common.js';
-import { ECHO_ARGV, probeCommands } from './common.js';
+import { afterIdle, ECHO_ARGV, probeCommands } from './common.js';
 
 /** Bytes buffered on the connection before the pipe is paused (ikc's CHANNEL_WINDOW). */
 const HIGH_WATER = 1024 * 1024;
@@ -63,7 +63,7 @@ server.on('connection', (ws) => {
 });
 
 const port = (server.address() as { port: number }).port;
-serveControl({ ...probeCommands, firstByte }, async () => {
+serveControl({ ...probeCommands, firstByte: afterIdle(firstByte) }, async () => {
   for (const c of server.clients) c.terminate();
   await new Promise<void>((resolve) => server.close(() => resolve()));
 });
