@@ -18,13 +18,15 @@
  *   same thing, raw `ws` and `child_process` with no ikc (ws-source.ts). Stdout throughput of
  *   `head -c N /dev/zero` forked on beta with `on: 'beta'`, against a raw `ws` server process
  *   that spawns the same command and sends its chunks over one connection; peak RSS and CPU
- *   time of both processes during each transfer.
+ *   time of both processes during each transfer. Many short remote jobs (jobs/churn.ts): a
+ *   run of 2,000 `/bin/echo` forked on beta, 8 at a time, against the raw ws server spawning
+ *   the same on 8 connections: jobs per second, CPU per job, and the heap each job leaves.
  *
  * Every figure is the median of RUNS runs after a warm-up (IKC_BENCH_RUNS, default 5); the
  * contenders of a measure run interleaved, one run each in turn. docs/performance.md
  * ("Jobs") has the figures.
  *
- * Environment: IKC_BENCH_JOBS=pool,start,remote-start,stream picks parts;
+ * Environment: IKC_BENCH_JOBS=pool,start,remote-start,stream,churn picks parts;
  * IKC_BENCH_JOBS_SECONDS sets a throughput run's length (default 2); IKC_BENCH_CHILD_FLAGS
  * passes node flags to the child processes (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`);
  * IKC_BENCH_HEAP_GROWTH sets both kernels' kernel.heapGrowingPercent (0: V8's own policy);
@@ -34,9 +36,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { Jobs, type Pool } from '@ikc/jobs';
 import { Kernel } from '@ikc/kernel';
 import { fmt, median, type Row, RUNS, report } from './harness.js';
+import { benchChurn } from './jobs/churn.js';
 import { benchRemoteStart, benchStream, startRemote } from './jobs/remote.js';
 
-const PARTS = new Set((process.env.IKC_BENCH_JOBS ?? 'pool,start,remote-start,stream').split(','));
+const PARTS = new Set((process.env.IKC_BENCH_JOBS ?? 'pool,start,remote-start,stream,churn').split(','));
 
 /** Pool calls per measured run (each shape). */
 const CALLS = 10_000;
@@ -222,12 +225,14 @@ if (PARTS.has('pool')) await poolBench(jobs);
 if (PARTS.has('start')) await startBench(jobs);
 await jobs.close();
 
-if (PARTS.has('stream') || PARTS.has('remote-start')) {
+if (PARTS.has('stream') || PARTS.has('remote-start') || PARTS.has('churn')) {
   const remote = await startRemote();
   try {
     // Starts first: a fork's cost grows with the forking process's RSS, which a transfer raises.
     if (PARTS.has('remote-start')) await benchRemoteStart(remote);
     if (PARTS.has('stream')) await benchStream(remote);
+    // Last: it leaves beta's heap and RSS as thousands of jobs do, which the others must not see.
+    if (PARTS.has('churn')) await benchChurn(remote);
   } finally {
     await remote.close();
   }

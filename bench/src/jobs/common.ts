@@ -4,6 +4,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Jobs } from '@ikc/jobs';
+import { gc } from '../remote/common.js';
 
 /** The kernel in the child process that forks jobs for the benchmark's kernel. */
 export const BETA = 'beta';
@@ -97,5 +98,11 @@ export function afterIdle(measure: () => Promise<number>): () => Promise<number>
   };
 }
 
+/** Bytes of JS heap in use after a full GC (what a process keeps, not what it last made). */
+export function heapAfterGc(): number {
+  gc();
+  return process.memoryUsage().heapUsed;
+}
+
 /** Control commands (remote/common.ts serveControl) every helper process of this bench has. */
-export const probeCommands = { resetPeak, peak: peakRss, cpu: cpuSeconds };
+export const probeCommands = { resetPeak, peak: peakRss, cpu: cpuSeconds, heap: heapAfterGc };

@@ -83,7 +83,7 @@ export interface RemoteSetup {
   close(): Promise<void>;
 }
 
-function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
+export function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`${what} took over ${RUN_TIMEOUT_MS} ms`)), RUN_TIMEOUT_MS);
@@ -97,7 +97,7 @@ function sleep(ms: number): Promise<void> {
 
 // ---- the raw ws client -----------------------------------------------------------------------
 
-interface RawClient {
+export interface RawClient {
   /** Has the source run `argv`; resolves with the bytes of its stdout once it ended. */
   run(argv: string[]): Promise<{ bytes: number; exitCode: number | null }>;
   /** Has the source run `argv`; resolves with the ms until its first chunk, once it ended. */
@@ -107,7 +107,7 @@ interface RawClient {
   close(): void;
 }
 
-async function rawClient(address: string): Promise<RawClient> {
+export async function rawClient(address: string): Promise<RawClient> {
   const ws = new WebSocket(`ws://${address}`, { perMessageDeflate: false });
   ws.binaryType = 'nodebuffer';
   await new Promise<void>((resolve, reject) => {
