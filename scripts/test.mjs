@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // Runs every package's unit tests and the cross-package tests in test/ (compiled by
 // `tsc -b` into dist/), then prints a one-line summary. Usage: node scripts/test.mjs [FILTER]
-// where FILTER is a substring of the test file paths to run.
+// where FILTER is a substring of the test file paths to run. Fails, naming them, when the
+// tests leave files or directories of theirs (`ikc-*`) behind in the system's temp dir.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -33,6 +35,11 @@ if (chosen.length === 0) {
   process.exit(1);
 }
 
+/** The tests' own entries in the temp dir (the netns labs' registry is meant to stay). */
+const scratch = () =>
+  new Set(readdirSync(tmpdir()).filter((name) => name.startsWith('ikc-') && name !== 'ikc-netns-labs'));
+const before = scratch();
+
 const result = spawnSync(
   process.execPath,
   [
@@ -45,4 +52,9 @@ const result = spawnSync(
   ],
   { cwd: root, stdio: 'inherit' },
 );
+const left = [...scratch()].filter((name) => !before.has(name));
+if (left.length > 0) {
+  console.error(`the tests left ${left.length} entries behind in ${tmpdir()}: ${left.join(', ')}`);
+  process.exit(1);
+}
 process.exit(result.status ?? 1);

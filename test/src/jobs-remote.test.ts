@@ -3,7 +3,7 @@
 // Every job's streams, exit status, signals and failures are checked from alpha, and the
 // processes themselves from /proc (one machine: the pids are ours to look at).
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex, Readable, Writable } from 'node:stream';
@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { type Job, type JobInfo, type Jobs, RemotePool } from '@ikc/jobs';
 import { type MeshKernel, silentLogger, startKernel } from '@ikc/mesh';
 import { IkcError } from '@ikc/wire';
-import { eventually, type KernelProc, startKernelProc } from './harness/kernels.js';
+import { eventually, type KernelProc, scratchDir, startKernelProc } from './harness/kernels.js';
 import { CutProxy } from './harness/proxy.js';
 
 const TASKS = fileURLToPath(new URL('../../packages/jobs/dist/test/fixtures/tasks.js', import.meta.url));
@@ -20,7 +20,7 @@ const POOL_TASKS = fileURLToPath(
   new URL('../../packages/jobs/dist/test/fixtures/pool-tasks.js', import.meta.url),
 );
 const cloud = { name: 'jobs-remote' };
-const dir = mkdtempSync(join(tmpdir(), 'ikc-rjobs-'));
+const dir = scratchDir('ikc-rjobs-');
 
 const procs: KernelProc[] = [];
 const kernels: MeshKernel[] = [];

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { PEM_START, readPem } from '../src/index.js';
 
 describe('readPem', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ikc-pem-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('gives the text of a PEM file', () => {
     const file = join(dir, 'ok.pem');

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { IkcError } from '@ikc/wire';
 import type { Job, JobInfo } from '../src/index.js';
@@ -136,10 +139,12 @@ describe('the queue', () => {
     assert.ok(e <= a && a <= d);
   });
 
-  it('retries a failed job up to `retries` more times', async () => {
+  it('retries a failed job up to `retries` more times', async (t) => {
     const { jobs } = setup();
     // Fails twice, then succeeds: the count lives in a file.
-    const file = `/tmp/ikc-jobs-retry-${process.pid}-${Date.now()}`;
+    const dir = mkdtempSync(join(tmpdir(), 'ikc-jobs-retry-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, 'tries');
     const script = `n=$(cat ${file} 2>/dev/null || echo 0); n=$((n+1)); echo $n > ${file}; echo "try $n"; [ $n -ge 3 ]`;
     const job = jobs.fork({ cmd: ['sh', '-c', script], retries: 3, capture: true });
     const starts: number[] = [];

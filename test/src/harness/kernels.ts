@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,9 +23,19 @@ export interface KernelProc {
   exited: Promise<{ code: number | null; signal: string | null }>;
 }
 
-/** A fresh directory for UNIX sockets (kept short: socket paths are limited to ~100 bytes). */
+/**
+ * A fresh directory for UNIX sockets (kept short: socket paths are limited to ~100 bytes),
+ * removed with what is in it when the test file's process exits.
+ */
 export function socketDir(): string {
-  return mkdtempSync(join(tmpdir(), 'ikc-'));
+  return scratchDir('ikc-');
+}
+
+/** A fresh directory under the system's temp dir, removed when this process exits. */
+export function scratchDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
 }
 
 /** Starts `test/dist/fixtures/kernel-main.js` with this config and waits for its READY line. */
