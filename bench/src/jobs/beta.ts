@@ -19,7 +19,16 @@ import { PassThrough, type Readable, type Writable } from 'node:stream';
 import type { Jobs } from '@ikc/jobs';
 import { silentLogger, startKernel } from '@ikc/mesh';
 import { CLOUD, mem, send, serveControl } from '../remote/common.js';
-import { ALLOW, afterIdle, BETA, ECHO_ARGV, firstByteMs, HEAP_GROWTH, probeCommands } from './common.js';
+import {
+  ALLOW,
+  afterIdle,
+  BETA,
+  CHURN_IN_FLIGHT,
+  ECHO_ARGV,
+  firstByteMs,
+  HEAP_GROWTH,
+  probeCommands,
+} from './common.js';
 
 /** Spawns argv and resolves with its first stdout chunk (stdin and stderr not opened). */
 function firstChunk(argv: string[]): Promise<Buffer> {
@@ -63,7 +72,7 @@ async function spawnFirstMs(): Promise<number> {
 const kernel = await startKernel({
   kernel: { name: BETA, listen: '127.0.0.1:0', socket: false, ...HEAP_GROWTH },
   cloud: { name: CLOUD.name, secret: CLOUD.secret, seeds: [] },
-  jobs: { allow: ALLOW },
+  jobs: { allow: ALLOW, maxProc: CHURN_IN_FLIGHT },
   logger: silentLogger,
   processSignals: false,
   admin: false,

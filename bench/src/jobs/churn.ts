@@ -13,13 +13,13 @@
 import type { Jobs } from '@ikc/jobs';
 import { fmt, median, type Row, RUNS, report } from '../harness.js';
 import type { Child } from '../remote/child.js';
-import { BETA, cpuSeconds, ECHO_ARGV, heapAfterGc } from './common.js';
+import { BETA, CHURN_IN_FLIGHT, cpuSeconds, ECHO_ARGV, heapAfterGc } from './common.js';
 import { type RawClient, type RemoteSetup, rawClient, withTimeout } from './remote.js';
 
 /** Jobs per run. */
 const JOBS = 2000;
 /** Jobs running at once (forks in flight, or raw connections). */
-const IN_FLIGHT = 8;
+const IN_FLIGHT = CHURN_IN_FLIGHT;
 const KIB = 1024;
 
 interface ChurnRun {

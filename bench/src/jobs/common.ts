@@ -29,6 +29,12 @@ export function bulkCommand(bytes: number): string[] {
   return ['head', '-c', String(bytes), '/dev/zero'];
 }
 
+/**
+ * Short jobs running at once in the churn part (churn.ts), and beta's `jobs.maxProc`: as many
+ * as the raw ws server runs at once, so neither side waits in a queue the other has not.
+ */
+export const CHURN_IN_FLIGHT = 8;
+
 /** The first-byte job. */
 export const ECHO_ARGV = ['/bin/echo', 'x'];
 
